@@ -1,0 +1,238 @@
+// Exact fixed-point numbers for money, prices, sizes and ratios.
+//
+// Every value is an Int64 count of a smallest unit; products and quotients go through Int128.
+// One rounding rule applies everywhere (see `Docs/engine.md`): a division rounds in favour of the
+// clearing layer. Concretely, whatever a trader is credited or is allowed to count as equity rounds
+// down, whatever a trader owes or must hold as margin rounds up. Ledger entries always move one
+// rounded amount from one account to another, so rounding decides who keeps a unit, never creates one.
+
+/// How a division that does not come out even is rounded.
+public enum RoundingRule: Sendable, Hashable {
+    /// Toward negative infinity (floor).
+    case down
+    /// Toward positive infinity (ceiling).
+    case up
+}
+
+/// Divides with an explicit rounding rule. `denominator` must not be zero.
+@inlinable
+public func divide(_ numerator: Int128, by denominator: Int128, rounding: RoundingRule) -> Int128 {
+    precondition(denominator != 0, "division by zero")
+    var quotient = numerator / denominator
+    let remainder = numerator % denominator
+    if remainder != 0 {
+        let exactIsNegative = (remainder < 0) != (denominator < 0)
+        switch rounding {
+        case .down: if exactIsNegative { quotient -= 1 }
+        case .up: if !exactIsNegative { quotient += 1 }
+        }
+    }
+    return quotient
+}
+
+/// Narrows an Int128 intermediate back to Int64; overflow is a bug (inputs are range-checked at the edges).
+@inlinable
+public func narrow(_ value: Int128) -> Int64 {
+    guard let result = Int64(exactly: value) else {
+        preconditionFailure("fixed-point overflow: \(value) does not fit in Int64")
+    }
+    return result
+}
+
+/// A fixed-point decimal with a compile-time number of fractional digits.
+public protocol FixedPointDecimal: Comparable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Count of the smallest unit.
+    var raw: Int64 { get }
+    init(raw: Int64)
+    /// Number of fractional decimal digits.
+    static var decimals: Int { get }
+}
+
+extension FixedPointDecimal {
+    /// Smallest units per whole unit (10^decimals).
+    @inlinable public static var unit: Int64 { pow10(decimals) }
+    @inlinable public static var zero: Self { Self(raw: 0) }
+
+    /// A whole number of units, e.g. `Amount(whole: 5)` is 5 USD.
+    @inlinable public init(whole: Int64) { self.init(raw: narrow(Int128(whole) * Int128(Self.unit))) }
+
+    @inlinable public static func < (lhs: Self, rhs: Self) -> Bool { lhs.raw < rhs.raw }
+    @inlinable public static func + (lhs: Self, rhs: Self) -> Self { Self(raw: lhs.raw + rhs.raw) }
+    @inlinable public static func - (lhs: Self, rhs: Self) -> Self { Self(raw: lhs.raw - rhs.raw) }
+    @inlinable public static func += (lhs: inout Self, rhs: Self) { lhs = lhs + rhs }
+    @inlinable public static func -= (lhs: inout Self, rhs: Self) { lhs = lhs - rhs }
+    @inlinable public static prefix func - (value: Self) -> Self { Self(raw: -value.raw) }
+    @inlinable public var magnitude: Self { Self(raw: raw < 0 ? -raw : raw) }
+    @inlinable public var isNegative: Bool { raw < 0 }
+    @inlinable public var isPositive: Bool { raw > 0 }
+
+    /// Encoded as the raw count of smallest units (exact, compact).
+    public init(from decoder: any Decoder) throws { self.init(raw: try decoder.singleValueContainer().decode(Int64.self)) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(raw)
+    }
+
+    /// Exact decimal text, e.g. "-12.5" (trailing zeros trimmed, at least one digit after the point
+    /// only when there is a fraction).
+    public var description: String { formatDecimal(raw, decimals: Self.decimals, minimumFractionDigits: 0) }
+
+    /// Exact decimal text with a fixed number of fractional digits (truncated toward zero for display).
+    public func formatted(fractionDigits: Int) -> String {
+        let drop = Self.decimals - fractionDigits
+        if drop <= 0 { return formatDecimal(raw, decimals: Self.decimals, minimumFractionDigits: fractionDigits) }
+        return formatDecimal(raw / pow10(drop), decimals: fractionDigits, minimumFractionDigits: fractionDigits)
+    }
+
+    /// Parses exact decimal text such as "1", "-0.25" or "1_000.5". Returns nil for anything else,
+    /// including more fractional digits than the type holds or a value out of range.
+    public init?(parsing text: some StringProtocol) {
+        guard let raw = parseDecimal(String(text), decimals: Self.decimals) else { return nil }
+        self.init(raw: raw)
+    }
+}
+
+@inlinable
+func pow10(_ exponent: Int) -> Int64 {
+    var result: Int64 = 1
+    for _ in 0..<exponent { result *= 10 }
+    return result
+}
+
+func formatDecimal(_ raw: Int64, decimals: Int, minimumFractionDigits: Int) -> String {
+    let negative = raw < 0
+    let magnitude = raw.magnitude
+    let unit = UInt64(pow10(decimals))
+    let whole = magnitude / unit
+    var fraction = decimals > 0 ? String(magnitude % unit) : ""
+    if decimals > 0 { fraction = String(repeating: "0", count: decimals - fraction.count) + fraction }
+    while fraction.count > minimumFractionDigits, fraction.hasSuffix("0") { fraction.removeLast() }
+    let sign = negative && magnitude != 0 ? "-" : ""
+    return fraction.isEmpty ? "\(sign)\(whole)" : "\(sign)\(whole).\(fraction)"
+}
+
+func parseDecimal(_ text: String, decimals: Int) -> Int64? {
+    var chars = Substring(text.filter { $0 != "_" })
+    var negative = false
+    if chars.first == "-" { negative = true; chars = chars.dropFirst() } else if chars.first == "+" { chars = chars.dropFirst() }
+    let parts = chars.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let wholeText = parts.first, !wholeText.isEmpty || parts.count == 2 else { return nil }
+    let fractionText = parts.count == 2 ? parts[1] : ""
+    guard wholeText.allSatisfy(\.isASCIIDigit), fractionText.allSatisfy(\.isASCIIDigit),
+          !(wholeText.isEmpty && fractionText.isEmpty), fractionText.count <= decimals
+    else { return nil }
+    var value: Int128 = 0
+    for digit in wholeText + fractionText + String(repeating: "0", count: decimals - fractionText.count) {
+        value = value * 10 + Int128(digit.asciiValue! - 48)
+        if value > Int128(Int64.max) { return nil }
+    }
+    return Int64(negative ? -value : value)
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+// MARK: - The four kinds of number
+
+/// US dollars with 6 decimals (micro-dollars). Collateral, PnL, fees, fund balances, notional.
+public struct Amount: FixedPointDecimal {
+    public var raw: Int64
+    @inlinable public init(raw: Int64) { self.raw = raw }
+    public static var decimals: Int { 6 }
+}
+
+/// US dollars per unit of the base asset, 8 decimals.
+public struct Price: FixedPointDecimal {
+    public var raw: Int64
+    @inlinable public init(raw: Int64) { self.raw = raw }
+    public static var decimals: Int { 8 }
+}
+
+/// Signed size in units of the base asset, 8 decimals. Positive is long, negative is short.
+public struct Quantity: FixedPointDecimal {
+    public var raw: Int64
+    @inlinable public init(raw: Int64) { self.raw = raw }
+    public static var decimals: Int { 8 }
+}
+
+/// A dimensionless ratio with 9 decimals: margin fractions, shares, leverage, haircut percentages.
+public struct Ratio: FixedPointDecimal {
+    public var raw: Int64
+    @inlinable public init(raw: Int64) { self.raw = raw }
+    public static var decimals: Int { 9 }
+    public static var one: Ratio { Ratio(raw: unit) }
+
+    /// `numerator / denominator` as a ratio, rounded as asked. A zero denominator gives zero.
+    @inlinable
+    public static func of(_ numerator: Amount, _ denominator: Amount, rounding: RoundingRule) -> Ratio {
+        guard denominator.raw != 0 else { return .zero }
+        return Ratio(raw: narrow(divide(Int128(numerator.raw) * Int128(unit), by: Int128(denominator.raw), rounding: rounding)))
+    }
+
+    /// Basis points (1 bp = 0.0001).
+    @inlinable public init(bps: Int64) { self.init(raw: bps * 100_000) }
+}
+
+// MARK: - Mixed arithmetic
+
+/// `Quantity * Price` → `Amount`: 1e-8 * 1e-8 = 1e-16 USD, so divide by 1e10.
+@usableFromInline let notionalDivisor: Int128 = 10_000_000_000
+
+extension Quantity {
+    /// Value of this signed size at `price`, rounded as asked.
+    @inlinable
+    public func value(at price: Price, rounding: RoundingRule) -> Amount {
+        Amount(raw: narrow(divide(Int128(raw) * Int128(price.raw), by: notionalDivisor, rounding: rounding)))
+    }
+
+    /// The size whose value at `price` is `amount` (both signs follow `amount`), rounded as asked.
+    @inlinable
+    public static func worth(_ amount: Amount, at price: Price, rounding: RoundingRule) -> Quantity {
+        precondition(price.raw > 0, "price must be positive")
+        return Quantity(raw: narrow(divide(Int128(amount.raw) * notionalDivisor, by: Int128(price.raw), rounding: rounding)))
+    }
+
+    /// This size scaled by `ratio`, rounded as asked.
+    @inlinable
+    public func scaled(by ratio: Ratio, rounding: RoundingRule) -> Quantity {
+        Quantity(raw: narrow(divide(Int128(raw) * Int128(ratio.raw), by: Int128(Ratio.unit), rounding: rounding)))
+    }
+
+    /// -1, 0 or 1.
+    @inlinable public var sign: Int64 { raw.signum() }
+}
+
+extension Amount {
+    /// This amount scaled by `ratio`, rounded as asked.
+    @inlinable
+    public func scaled(by ratio: Ratio, rounding: RoundingRule) -> Amount {
+        Amount(raw: narrow(divide(Int128(raw) * Int128(ratio.raw), by: Int128(Ratio.unit), rounding: rounding)))
+    }
+
+    /// `self * numerator / denominator`, rounded as asked (denominator must not be zero).
+    @inlinable
+    public func scaled(_ numerator: Int64, over denominator: Int64, rounding: RoundingRule) -> Amount {
+        Amount(raw: narrow(divide(Int128(raw) * Int128(numerator), by: Int128(denominator), rounding: rounding)))
+    }
+
+    /// Smaller of two amounts.
+    @inlinable public static func min(_ a: Amount, _ b: Amount) -> Amount { a < b ? a : b }
+    /// Larger of two amounts.
+    @inlinable public static func max(_ a: Amount, _ b: Amount) -> Amount { a < b ? b : a }
+}
+
+extension Price {
+    /// This price scaled by `ratio`, rounded as asked.
+    @inlinable
+    public func scaled(by ratio: Ratio, rounding: RoundingRule) -> Price {
+        Price(raw: narrow(divide(Int128(raw) * Int128(ratio.raw), by: Int128(Ratio.unit), rounding: rounding)))
+    }
+
+    /// The price at which a signed size has the given value: `amount / quantity`.
+    @inlinable
+    public static func of(_ amount: Amount, per quantity: Quantity, rounding: RoundingRule) -> Price {
+        precondition(quantity.raw != 0, "price of an empty position")
+        return Price(raw: narrow(divide(Int128(amount.raw) * notionalDivisor, by: Int128(quantity.raw), rounding: rounding)))
+    }
+}
