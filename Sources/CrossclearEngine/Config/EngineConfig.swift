@@ -82,15 +82,18 @@ public struct VenueConfig: Sendable, Hashable, Codable {
     public var assessmentCapacity: Amount
     /// Multiplies every asset's book depth on this venue.
     public var depthScale: Ratio
+    /// Collateral of the venue's book makers, the counterparty of every book fill.
+    public var bookCapital: Amount
 
     public init(name: String, profile: VenueProfileKind, assets: [Int], buffer: Amount,
-                assessmentCapacity: Amount, depthScale: Ratio) {
+                assessmentCapacity: Amount, depthScale: Ratio, bookCapital: Amount) {
         self.name = name
         self.profile = profile
         self.assets = assets
         self.buffer = buffer
         self.assessmentCapacity = assessmentCapacity
         self.depthScale = depthScale
+        self.bookCapital = bookCapital
     }
 }
 

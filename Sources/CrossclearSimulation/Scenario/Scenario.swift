@@ -51,7 +51,7 @@ public struct Scenario: Sendable, Hashable {
                 VenueConfig(name: venue.name, profile: venue.profile,
                             assets: venue.markets.compactMap { assetIndex[$0] },
                             buffer: venue.buffer, assessmentCapacity: venue.assessmentCapacity,
-                            depthScale: venue.depthScale)
+                            depthScale: venue.depthScale, bookCapital: venue.makerCapital)
             },
             liquidity: liquidity, oracle: oracle, clearing: clearing, design: design, seed: seed)
     }

@@ -1,0 +1,81 @@
+// Checking and summarizing a world: conservation of money and positions, the final metrics, and a
+// digest of the whole state.
+
+extension World {
+    /// Sum of every ledger account except `external`.
+    public var ledgerTotal: Amount {
+        var total = poolCash + adlSettlement + lossAllocation.reduce(0, +) + treasury.reduce(0, +)
+        for venue in venues {
+            total += venue.collateral.reduce(0, +) + venue.settlement.reduce(0, +)
+        }
+        return Amount(raw: total)
+    }
+
+    /// Checks that the ledger sums exactly to net deposits, that every market's long and short open
+    /// interest are equal and its settlement account equals `-sum(basis)`, and that the pool and the
+    /// venues' funds never went negative.
+    public func conservation() -> ConservationReport {
+        var unbalanced: [String] = []
+        for venue in venues {
+            for slot in venue.markets.indices {
+                let net = venue.quantity[slot].reduce(0, +)
+                let basis = venue.basis[slot].reduce(0, +)
+                if net != 0 || venue.settlement[slot] != -basis {
+                    unbalanced.append("\(venue.config.name)/\(config.assets[venue.markets[slot].asset].symbol)")
+                }
+            }
+        }
+        var negative = protectedViolations
+        if poolCash < 0 && poolEquity.isNegative { negative.append("mutual pool") }
+        if adlSettlement != 0 { negative.append("ADL settlement not empty") }
+        for venue in venues where venue.ownLayerForm == .fund && venue.collateral[Venue.ownLayerAccount] < 0 {
+            negative.append("\(venue.config.name) insurance fund")
+        }
+        for (index, balance) in treasury.enumerated() where balance < 0 {
+            negative.append("\(venues[index].config.name) treasury")
+        }
+        return ConservationReport(ledgerTotal: ledgerTotal, netDeposits: Amount(raw: -external),
+                                  unbalancedMarkets: unbalanced, negativeProtectedAccounts: negative)
+    }
+
+    /// The finished metrics, samples, conservation check and digest of this world.
+    public func outcome() -> DesignOutcome {
+        var metrics = self.metrics
+        metrics.poolEnd = poolEquity
+        metrics.poolUnwindPnL = metrics.poolEnd - metrics.poolStart - Amount(raw: poolFeesReceived + poolAssessmentsReceived)
+        metrics.ownLayersEnd = ownLayersEquity
+        metrics.adlTraders = adlHit.reduce(0) { $0 + ($1 ? 1 : 0) }
+        metrics.hedgersOneLegged = oneLegged.reduce(0) { $0 + ($1 ? 1 : 0) }
+        if adlRounds > 0 {
+            metrics.ptsr = Ratio(raw: ptsrSum / adlRounds)
+            metrics.pmr = Ratio(raw: pmrSum / adlRounds)
+        }
+        for index in metrics.openInterest.indices {
+            metrics.openInterest[index].endNotional = venues[index].openInterestNotional
+        }
+        return DesignOutcome(design: config.design, adlPolicy: config.adlPolicy, metrics: metrics, samples: samples,
+                             conservation: conservation(), stateDigest: digest())
+    }
+
+    /// FNV-1a digest of every balance, position, price and the random state.
+    public func digest() -> UInt64 {
+        var digest = StateDigest()
+        digest.add(timeSeconds)
+        digest.add([external, poolCash, adlSettlement])
+        digest.add(lossAllocation)
+        digest.add(treasury)
+        digest.add(Int64(bitPattern: random.state))
+        for venue in venues {
+            digest.add(venue.owner.map(Int64.init))
+            digest.add(venue.collateral)
+            digest.add(venue.settlement)
+            for slot in venue.markets.indices {
+                digest.add(venue.quantity[slot])
+                digest.add(venue.basis[slot])
+                let market = venue.markets[slot]
+                digest.add([market.oracle.raw, market.mark.raw, market.previousMark.raw, market.impact.raw, market.depthFactor.raw])
+            }
+        }
+        return digest.value
+    }
+}

@@ -1,0 +1,221 @@
+// One step of the clock: prices, margin, cross-venue netting, liquidation and the waterfall, ADL,
+// unwinding of taken-over inventory, and the metrics of the step.
+
+extension World {
+    mutating func step(timeSeconds: Int64, referencePrices: [Price]) {
+        precondition(referencePrices.count == config.assets.count, "one reference price per asset")
+        precondition(timeSeconds > self.timeSeconds, "time moves forward")
+        let elapsed = timeSeconds - self.timeSeconds
+        self.timeSeconds = timeSeconds
+        updatePrices(referencePrices, elapsedSeconds: elapsed)
+        for venue in venues.indices { venues[venue].computeMargins() }
+        if config.design.nets { applyNetting() }
+        var requests: [ADLRequest] = []
+        liquidateUnderwaterAccounts(into: &requests)
+        checkLossLayers(into: &requests)
+        runADL(requests)
+        unwindInventories(elapsedSeconds: elapsed)
+        trackHedgers()
+        recordSample(referencePrice: referencePrices[0])
+    }
+
+    // MARK: - Prices
+
+    /// Oracle = median of the venue's sources around the reference price; the book's impact decays,
+    /// depth follows the last minute's move, and the mark is the displaced oracle within the band.
+    private mutating func updatePrices(_ referencePrices: [Price], elapsedSeconds: Int64) {
+        let oracleConfig = config.oracle
+        let liquidity = config.liquidity
+        let historyLength = Int(max(2, 300 / elapsedSeconds + 1))
+        let minuteBack = Int(max(1, 60 / elapsedSeconds))
+        for venue in venues.indices {
+            for slot in venues[venue].markets.indices {
+                var market = venues[venue].markets[slot]
+                let reference = referencePrices[market.asset]
+                var quotes: [Int64] = []
+                for _ in 0..<oracleConfig.sources {
+                    let noise = oracleConfig.sourceNoiseBasisPoints == 0
+                        ? 0 : random.int(in: -oracleConfig.sourceNoiseBasisPoints...oracleConfig.sourceNoiseBasisPoints)
+                    quotes.append(reference.scaled(by: Ratio(raw: Ratio.unit + noise * World.basisPoint), rounding: .down).raw)
+                }
+                quotes.sort()
+                market.oracle = Price(raw: max(1, quotes[quotes.count / 2]))
+                market.previousMark = market.mark
+
+                let decay = min(Ratio.unit, liquidity.resiliencePerSecond.raw * elapsedSeconds)
+                market.impact = Ratio(raw: narrow(divide(Int128(market.impact.raw) * Int128(Ratio.unit - decay),
+                                                         by: Int128(Ratio.unit), rounding: .down)))
+
+                market.oracleHistory.append(market.oracle)
+                if market.oracleHistory.count > historyLength { market.oracleHistory.removeFirst(market.oracleHistory.count - historyLength) }
+                let past = market.oracleHistory[max(0, market.oracleHistory.count - 1 - minuteBack)]
+                let move = Ratio.of(Amount(raw: abs(market.oracle.raw - past.raw)), Amount(raw: past.raw), rounding: .up)
+                let withdrawn = narrow(divide(Int128(move.raw) * Int128(liquidity.volatilitySensitivity.raw), by: Int128(Ratio.unit), rounding: .up))
+                market.depthFactor = Ratio(raw: max(liquidity.minimumDepth.raw, Ratio.unit - withdrawn))
+
+                var mark = market.oracle.scaled(by: Ratio(raw: max(0, Ratio.unit - market.impact.raw)), rounding: .down)
+                if oracleConfig.markBandBasisPoints > 0 {
+                    let band = Ratio(raw: oracleConfig.markBandBasisPoints * World.basisPoint)
+                    let low = market.oracle.scaled(by: Ratio(raw: Ratio.unit - band.raw), rounding: .up)
+                    let high = market.oracle.scaled(by: Ratio(raw: Ratio.unit + band.raw), rounding: .down)
+                    mark = min(max(mark, low), high)
+                }
+                market.mark = Price(raw: max(1, mark.raw))
+                venues[venue].markets[slot] = market
+            }
+        }
+    }
+
+    // MARK: - Loss layers
+
+    /// The mutual pool's equity: its cash plus its inventory on every venue, at mark.
+    public var poolEquity: Amount {
+        venues.indices.reduce(Amount(raw: poolCash)) { $0 + venues[$1].equityNow(Venue.poolAccount) }
+    }
+
+    /// Sum of the venues' own layers (vaults or funds), at mark.
+    public var ownLayersEquity: Amount {
+        venues.reduce(Amount.zero) { $0 + $1.equityNow(Venue.ownLayerAccount) }
+    }
+
+    /// After trader liquidations: a vault or fund that fell below zero passes its positions up the
+    /// waterfall, and so does the mutual pool (assessments, then ADL).
+    private mutating func checkLossLayers(into requests: inout [ADLRequest]) {
+        for venue in venues.indices where venues[venue].equityNow(Venue.ownLayerAccount).isNegative {
+            if config.design.isShared {
+                resolve(venue: venue, account: Venue.ownLayerAccount, from: .pool, into: &requests)
+            } else {
+                requests.append(ADLRequest(venue: venue, account: Venue.ownLayerAccount))
+            }
+        }
+        guard config.design.isShared else { return }
+        if poolEquity.isNegative { callAssessments(for: -poolEquity) }
+        guard poolEquity.isNegative else { return }
+        // The pool itself is bankrupt: spread its cash over its venue accounts and deleverage them.
+        let holders = venues.indices.filter { venues[$0].hasPositions(Venue.poolAccount) }
+        guard !holders.isEmpty else { return }
+        let cash = Amount(raw: poolCash)
+        let shares = allocate(cash.magnitude, weights: holders.map { venues[$0].grossNotional(Venue.poolAccount).raw })
+        for (holder, share) in zip(holders, shares) {
+            if cash.isNegative {
+                transfer(share, from: .collateral(venue: holder, account: Venue.poolAccount), to: .pool)
+            } else {
+                transfer(share, from: .pool, to: .collateral(venue: holder, account: Venue.poolAccount))
+            }
+            requests.append(ADLRequest(venue: holder, account: Venue.poolAccount))
+        }
+    }
+
+    /// Venues pay into the pool from their treasuries, each in proportion to what it has left, until
+    /// `needed` is covered or every treasury is empty.
+    mutating func callAssessments(for needed: Amount) {
+        let available = treasury.reduce(0, +)
+        guard needed.isPositive, available > 0 else { return }
+        let total = Amount(raw: min(needed.raw, available))
+        let shares = allocate(total, weights: treasury)
+        for (venue, share) in shares.enumerated() {
+            transfer(share, from: .treasury(venue: venue), to: .pool)
+            metrics.venueAssessments += share
+            poolAssessmentsReceived += share.raw
+        }
+    }
+
+    // MARK: - Unwinding taken-over inventory
+
+    /// Vaults unwind on their own venue's book; the pool unwinds its net exposure per asset across
+    /// every venue's book in proportion to depth. Neither pays more than the slippage limit.
+    private mutating func unwindInventories(elapsedSeconds: Int64) {
+        let rate = Ratio(raw: min(Ratio.unit, config.clearing.unwindPerSecond.raw * elapsedSeconds))
+        guard rate.isPositive else { return }
+        for venue in venues.indices {
+            for slot in venues[venue].markets.indices {
+                let size = Quantity(raw: venues[venue].quantity[slot][Venue.ownLayerAccount])
+                guard size.raw != 0 else { continue }
+                let portion = max(Quantity(raw: 1), size.magnitude.scaled(by: rate, rounding: .up))
+                unwind(venue: venue, slot: slot, account: Venue.ownLayerAccount, size: size.isPositive ? -portion : portion)
+            }
+        }
+        guard config.design.isShared else { return }
+        for asset in config.assets.indices {
+            let listing = venues.indices.filter { venues[$0].slotOfAsset[asset] >= 0 }
+            let net = listing.reduce(Int64(0)) { $0 + venues[$1].quantity[venues[$1].slotOfAsset[asset]][Venue.poolAccount] }
+            guard net != 0 else { continue }
+            let portion = max(Quantity(raw: 1), Quantity(raw: net).magnitude.scaled(by: rate, rounding: .up))
+            let depths = listing.map { venues[$0].markets[venues[$0].slotOfAsset[asset]].depth.raw }
+            guard depths.contains(where: { $0 > 0 }) else { continue }
+            let parts = allocate(Amount(raw: portion.raw), weights: depths)
+            for (venue, part) in zip(listing, parts) where part.isPositive {
+                unwind(venue: venue, slot: venues[venue].slotOfAsset[asset], account: Venue.poolAccount,
+                       size: Quantity(raw: net > 0 ? -part.raw : part.raw))
+            }
+        }
+    }
+
+    private mutating func unwind(venue: Int, slot: Int, account: Int, size: Quantity) {
+        let oracle = venues[venue].markets[slot].oracle
+        let slippage = Ratio(raw: config.clearing.unwindMaxSlippageBasisPoints * World.basisPoint)
+        let limit = size.isNegative
+            ? oracle.scaled(by: Ratio(raw: Ratio.unit - slippage.raw), rounding: .up)
+            : oracle.scaled(by: Ratio(raw: Ratio.unit + slippage.raw), rounding: .down)
+        walkBook(venue: venue, slot: slot, account: account, size: size, limit: limit)
+    }
+
+    // MARK: - Hedgers and samples
+
+    /// A hedger is one-legged once the net of their two legs exceeds half of the larger leg.
+    private mutating func trackHedgers() {
+        for trader in traderKind.indices where traderKind[trader] == .hedger && !oneLegged[trader] {
+            var net: Int64 = 0
+            var largest: Int64 = 0
+            for (venue, account) in legs(of: trader) {
+                let size = venues[venue].markets.indices.reduce(Int64(0)) { $0 + venues[venue].quantity[$1][account] }
+                net += size
+                largest = max(largest, abs(size))
+            }
+            if largest > 0 && 2 * abs(net) > largest { oneLegged[trader] = true }
+        }
+    }
+
+    private mutating func recordSample(referencePrice: Price) {
+        let pool = poolEquity
+        metrics.poolMinimum = min(metrics.poolMinimum, pool)
+        if pool.isNegative { protectedViolations.append("mutual pool negative at t=\(timeSeconds)s") }
+        let minimumDepth = venues.flatMap { $0.markets.map(\.depthFactor) }.min() ?? .one
+        samples.append(StepSample(
+            timeSeconds: timeSeconds, referencePrice: referencePrice, minimumDepth: minimumDepth,
+            poolEquity: pool, ownLayersEquity: ownLayersEquity,
+            liquidationNotional: metrics.liquidationNotional,
+            takeoverNotional: metrics.ownLayerTakeoverNotional + metrics.poolTakeoverNotional,
+            adlNotional: metrics.adlNotional, badDebt: metrics.badDebt,
+            openInterest: venues.reduce(Amount.zero) { $0 + $1.openInterestNotional }))
+    }
+}
+
+/// Splits `total` over `weights` (non-negative) exactly: shares are proportional, rounded down, and
+/// the units left over go to the largest remainders (ties to the lowest index). Zero weights get zero;
+/// all-zero weights split evenly.
+func allocate(_ total: Amount, weights: [Int64]) -> [Amount] {
+    guard !weights.isEmpty else { return [] }
+    let weightSum = weights.reduce(Int128(0)) { $0 + Int128(max(0, $1)) }
+    if weightSum == 0 {
+        return allocate(total, weights: Array(repeating: 1, count: weights.count))
+    }
+    var shares = [Int64](repeating: 0, count: weights.count)
+    var remainders: [(remainder: Int128, index: Int)] = []
+    var assigned: Int64 = 0
+    for (index, weight) in weights.enumerated() {
+        let exact = Int128(total.raw) * Int128(max(0, weight))
+        shares[index] = Int64(exact / weightSum)
+        assigned += shares[index]
+        remainders.append((exact % weightSum, index))
+    }
+    remainders.sort { $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.index < $1.index }
+    var left = total.raw - assigned
+    var cursor = 0
+    while left > 0 {
+        shares[remainders[cursor % remainders.count].index] += 1
+        left -= 1
+        cursor += 1
+    }
+    return shares.map { Amount(raw: $0) }
+}

@@ -1,0 +1,218 @@
+// The whole clearing world of one design: venues, traders, the clearing layer and the ledger.
+// A pure state machine: `apply(_:)` is the only way in, and the same events applied to the same
+// initial world always produce the same state, byte for byte (see `digest()`).
+
+/// What kind of participant a trader is.
+public enum TraderKind: UInt8, Sendable, Hashable, Codable {
+    /// One position on one venue.
+    case directional
+    /// Long on one venue and short the same size on another, in the same asset.
+    case hedger
+    /// A market maker holding the opposite of the traders' net position on one venue.
+    case maker
+}
+
+/// One leg of a new trader: collateral deposited on a venue and a position opened there.
+public struct LegSetup: Sendable, Hashable, Codable {
+    public var venue: Int
+    public var asset: Int
+    public var collateral: Amount
+    /// Signed size; clamped to the venue's maximum leverage when opened.
+    public var quantity: Quantity
+
+    public init(venue: Int, asset: Int, collateral: Amount, quantity: Quantity) {
+        self.venue = venue
+        self.asset = asset
+        self.collateral = collateral
+        self.quantity = quantity
+    }
+}
+
+/// A trader joining the world with their legs.
+public struct TraderSetup: Sendable, Hashable, Codable {
+    public var kind: TraderKind
+    /// At most one leg per venue.
+    public var legs: [LegSetup]
+
+    public init(kind: TraderKind, legs: [LegSetup]) {
+        self.kind = kind
+        self.legs = legs
+    }
+}
+
+/// Every input the world accepts. Serializable, so a journal of events replays a world exactly.
+public enum EngineEvent: Sendable, Hashable, Codable {
+    /// Sets the first reference prices and funds every venue's own layer, treasury and book makers.
+    case open(referencePrices: [Price])
+    /// Adds a trader: deposits each leg's collateral and opens its position against the book.
+    case addTrader(TraderSetup)
+    /// Hands each venue's book inventory to `perVenue` market makers at `leverage`.
+    case seedMakers(perVenue: Int, leverage: Int64)
+    /// Sizes the mutual pool by stress test (shared designs) and records starting metrics.
+    case startClearing
+    /// Advances the clock: new reference prices, then margin, liquidation, the waterfall, ADL, unwinds.
+    case step(timeSeconds: Int64, referencePrices: [Price])
+}
+
+/// The world of one clearing design.
+public struct World: Sendable {
+    public let config: EngineConfig
+    public internal(set) var venues: [Venue]
+    public internal(set) var timeSeconds: Int64 = 0
+    var random: SeededRandom
+
+    // MARK: - Ledger accounts outside the venues (Amount raw)
+
+    /// Money from outside: goes negative by every deposit.
+    public internal(set) var external: Int64 = 0
+    /// Mutual pool cash (its inventory sits in each venue's pool account).
+    public internal(set) var poolCash: Int64 = 0
+    /// Transit account of ADL rounds: winners' haircuts in, bankrupt accounts' deficits out. Zero between rounds.
+    public internal(set) var adlSettlement: Int64 = 0
+    /// Per venue: losses nobody covered (goes negative by the bad debt written off).
+    public internal(set) var lossAllocation: [Int64]
+    /// Per venue: the operator's committed capital for assessments.
+    public internal(set) var treasury: [Int64]
+
+    // MARK: - Traders, column-wise
+
+    public internal(set) var traderKind: [TraderKind] = []
+    /// Legs of trader `t` are `legVenue[legStart[t]..<legStart[t+1]]` (and `legAccount`).
+    var legStart: [Int32] = [0]
+    var legVenue: [Int32] = []
+    var legAccount: [Int32] = []
+    /// Traders hit by ADL at least once.
+    var adlHit: [Bool] = []
+    /// Hedgers left one-legged at least once.
+    var oneLegged: [Bool] = []
+
+    // MARK: - Metrics
+
+    public internal(set) var metrics = OutcomeMetrics()
+    public internal(set) var samples: [StepSample] = []
+    var adlRounds: Int64 = 0
+    var ptsrSum: Int64 = 0
+    var pmrSum: Int64 = 0
+    var poolFeesReceived: Int64 = 0
+    var poolAssessmentsReceived: Int64 = 0
+    var protectedViolations: [String] = []
+
+    /// An empty world of one design.
+    public init(config: EngineConfig) {
+        self.config = config
+        venues = config.venues.map { Venue(config: $0, assets: config.assets, design: config.design) }
+        random = SeededRandom(seed: config.seed)
+        lossAllocation = Array(repeating: 0, count: config.venues.count)
+        treasury = Array(repeating: 0, count: config.venues.count)
+    }
+
+    /// Applies one event.
+    public mutating func apply(_ event: EngineEvent) {
+        switch event {
+        case .open(let prices): open(referencePrices: prices)
+        case .addTrader(let setup): addTrader(setup)
+        case .seedMakers(let perVenue, let leverage): seedMakers(perVenue: perVenue, leverage: leverage)
+        case .startClearing: startClearing()
+        case .step(let time, let prices): step(timeSeconds: time, referencePrices: prices)
+        }
+    }
+
+    /// Number of traders (market makers included).
+    public var traderCount: Int { traderKind.count }
+
+    /// The (venue, account) legs of a trader.
+    func legs(of trader: Int) -> [(venue: Int, account: Int)] {
+        (Int(legStart[trader])..<Int(legStart[trader + 1])).map { (Int(legVenue[$0]), Int(legAccount[$0])) }
+    }
+
+    // MARK: - Setting up
+
+    private mutating func open(referencePrices: [Price]) {
+        precondition(referencePrices.count == config.assets.count, "one reference price per asset")
+        for venue in venues.indices {
+            for slot in venues[venue].markets.indices {
+                let price = referencePrices[venues[venue].markets[slot].asset]
+                venues[venue].markets[slot].oracle = price
+                venues[venue].markets[slot].mark = price
+                venues[venue].markets[slot].previousMark = price
+                venues[venue].markets[slot].oracleHistory = [price]
+            }
+            let config = venues[venue].config
+            transfer(config.buffer, from: .external, to: .collateral(venue: venue, account: Venue.ownLayerAccount))
+            transfer(config.assessmentCapacity, from: .external, to: .treasury(venue: venue))
+            transfer(config.bookCapital, from: .external, to: .collateral(venue: venue, account: Venue.bookAccount))
+        }
+    }
+
+    private mutating func addTrader(_ setup: TraderSetup) {
+        let trader = Int32(traderKind.count)
+        traderKind.append(setup.kind)
+        adlHit.append(false)
+        oneLegged.append(false)
+        for leg in setup.legs {
+            let account = venues[leg.venue].addAccount(owner: trader)
+            legVenue.append(Int32(leg.venue))
+            legAccount.append(Int32(account))
+            transfer(leg.collateral, from: .external, to: .collateral(venue: leg.venue, account: account))
+            let slot = venues[leg.venue].slotOfAsset[leg.asset]
+            precondition(slot >= 0, "venue \(venues[leg.venue].config.name) does not list asset \(leg.asset)")
+            let market = venues[leg.venue].markets[slot]
+            // Clamp to the venue's maximum leverage.
+            let largest = Quantity.worth(leg.collateral.scaled(market.rules.maxLeverage, over: 1, rounding: .down),
+                                         at: market.oracle, rounding: .down)
+            let size = min(leg.quantity.magnitude, largest)
+            guard size.raw > 0 else { continue }
+            if leg.quantity.isPositive {
+                trade(venue: leg.venue, slot: slot, buyer: account, seller: Venue.bookAccount, size: size, price: market.oracle)
+            } else {
+                trade(venue: leg.venue, slot: slot, buyer: Venue.bookAccount, seller: account, size: size, price: market.oracle)
+            }
+        }
+        legStart.append(Int32(legVenue.count))
+    }
+
+    private mutating func seedMakers(perVenue: Int, leverage: Int64) {
+        guard perVenue > 0 else { return }
+        for venue in venues.indices {
+            let makers = (0..<perVenue).map { _ in
+                let trader = Int32(traderKind.count)
+                traderKind.append(.maker)
+                adlHit.append(false)
+                oneLegged.append(false)
+                let account = venues[venue].addAccount(owner: trader)
+                legVenue.append(Int32(venue))
+                legAccount.append(Int32(account))
+                legStart.append(Int32(legVenue.count))
+                return account
+            }
+            for slot in venues[venue].markets.indices {
+                let inventory = venues[venue].quantity[slot][Venue.bookAccount]
+                guard inventory != 0 else { continue }
+                let price = venues[venue].markets[slot].oracle
+                let share = inventory / Int64(perVenue)
+                for (index, maker) in makers.enumerated() {
+                    let size = index == 0 ? inventory - share * Int64(perVenue - 1) : share
+                    guard size != 0 else { continue }
+                    let margin = Quantity(raw: size).magnitude.value(at: price, rounding: .up).scaled(1, over: leverage, rounding: .up)
+                    transfer(margin, from: .external, to: .collateral(venue: venue, account: maker))
+                    if size > 0 {
+                        trade(venue: venue, slot: slot, buyer: maker, seller: Venue.bookAccount, size: Quantity(raw: size), price: price)
+                    } else {
+                        trade(venue: venue, slot: slot, buyer: Venue.bookAccount, seller: maker, size: Quantity(raw: -size), price: price)
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func startClearing() {
+        if config.design.isShared { sizePool() }
+        metrics.hedgers = traderKind.reduce(0) { $0 + ($1 == .hedger ? 1 : 0) }
+        metrics.poolStart = poolEquity
+        metrics.poolMinimum = metrics.poolStart
+        metrics.ownLayersStart = ownLayersEquity
+        metrics.openInterest = venues.map {
+            VenueOpenInterest(venue: $0.config.name, startNotional: $0.openInterestNotional, endNotional: .zero)
+        }
+    }
+}
