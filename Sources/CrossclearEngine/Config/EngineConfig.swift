@@ -78,20 +78,27 @@ public struct VenueConfig: Sendable, Hashable, Codable {
     /// The venue's own loss-absorbing capital (backstop vault or insurance fund); in shared designs
     /// its pool contribution is taken out of it.
     public var buffer: Amount
+    /// Added to `buffer` when clearing starts: this share of the venue's open interest then (so a
+    /// scenario keeps its proportions at any population size).
+    public var bufferShareOfOpenInterest: Ratio
     /// The venue operator's committed capital for capped assessments by the mutual pool.
     public var assessmentCapacity: Amount
+    /// Added to `assessmentCapacity` when clearing starts: this share of the venue's open interest.
+    public var assessmentShareOfOpenInterest: Ratio
     /// Multiplies every asset's book depth on this venue.
     public var depthScale: Ratio
     /// Collateral of the venue's book makers, the counterparty of every book fill.
     public var bookCapital: Amount
 
-    public init(name: String, profile: VenueProfileKind, assets: [Int], buffer: Amount,
-                assessmentCapacity: Amount, depthScale: Ratio, bookCapital: Amount) {
+    public init(name: String, profile: VenueProfileKind, assets: [Int], buffer: Amount, bufferShareOfOpenInterest: Ratio = .zero,
+                assessmentCapacity: Amount, assessmentShareOfOpenInterest: Ratio = .zero, depthScale: Ratio, bookCapital: Amount) {
         self.name = name
         self.profile = profile
         self.assets = assets
         self.buffer = buffer
+        self.bufferShareOfOpenInterest = bufferShareOfOpenInterest
         self.assessmentCapacity = assessmentCapacity
+        self.assessmentShareOfOpenInterest = assessmentShareOfOpenInterest
         self.depthScale = depthScale
         self.bookCapital = bookCapital
     }

@@ -15,9 +15,13 @@ public enum RoundingRule: Sendable, Hashable {
 }
 
 /// Divides with an explicit rounding rule. `denominator` must not be zero.
-@inlinable
+@inlinable @inline(__always)
 public func divide(_ numerator: Int128, by denominator: Int128, rounding: RoundingRule) -> Int128 {
     precondition(denominator != 0, "division by zero")
+    // Fast path: most operands fit in 64 bits, where division is one machine instruction.
+    if let n = Int64(exactly: numerator), let d = Int64(exactly: denominator), n != Int64.min {
+        return Int128(divide64(n, by: d, rounding: rounding))
+    }
     var quotient = numerator / denominator
     let remainder = numerator % denominator
     if remainder != 0 {
@@ -28,6 +32,62 @@ public func divide(_ numerator: Int128, by denominator: Int128, rounding: Roundi
         }
     }
     return quotient
+}
+
+@inlinable @inline(__always)
+func divide64(_ numerator: Int64, by denominator: Int64, rounding: RoundingRule) -> Int64 {
+    var quotient = numerator / denominator
+    let remainder = numerator % denominator
+    if remainder != 0 {
+        let exactIsNegative = (remainder < 0) != (denominator < 0)
+        switch rounding {
+        case .down: if exactIsNegative { quotient -= 1 }
+        case .up: if !exactIsNegative { quotient += 1 }
+        }
+    }
+    return quotient
+}
+
+/// `a * b / divisor` (divisor > 0) through a 128-bit product and one 128/64 hardware division: the
+/// hot path of margining. The result must fit in Int64 (overflow is a bug; inputs are range-checked).
+@inlinable @inline(__always)
+public func multiplyDivide(_ a: Int64, _ b: Int64, by divisor: Int64, rounding: RoundingRule) -> Int64 {
+    precondition(divisor > 0, "divisor must be positive")
+    let (quotient, remainder) = divisor.dividingFullWidth(a.multipliedFullWidth(by: b))
+    guard remainder != 0 else { return quotient }
+    switch rounding {
+    case .down: return remainder < 0 ? quotient - 1 : quotient
+    case .up: return remainder > 0 ? quotient + 1 : quotient
+    }
+}
+
+/// `a * b / (2^twos * fives)`, rounded as asked, for the power-of-ten divisors of the hot paths
+/// (10^10 = 2^10 * 5^10, 10^9 = 2^9 * 5^9). Exact: the 128-bit magnitude is shifted right by `twos`
+/// and then divided limb by limb by `fives` (< 2^32), which the compiler turns into multiplications
+/// when `fives` is a constant. The result must fit in Int64.
+@inlinable @inline(__always)
+func multiplyDividePowerOfTen(_ a: Int64, _ b: Int64, twos: UInt64, fives: UInt64, rounding: RoundingRule) -> Int64 {
+    let negative = (a < 0) != (b < 0)
+    let (high, low) = a.magnitude.multipliedFullWidth(by: b.magnitude)
+    let dropped = low & ((1 << twos) - 1)
+    let shiftedLow = (low >> twos) | (high << (64 - twos))
+    let shiftedHigh = high >> twos
+    precondition(shiftedHigh < fives, "fixed-point overflow")
+    let middle = (shiftedHigh << 32) | (shiftedLow >> 32)
+    let quotientMiddle = middle / fives
+    let last = ((middle % fives) << 32) | (shiftedLow & 0xFFFF_FFFF)
+    let quotientLow = last / fives
+    let magnitude = (quotientMiddle << 32) + quotientLow
+    precondition(magnitude <= UInt64(Int64.max), "fixed-point overflow")
+    let inexact = dropped != 0 || last % fives != 0
+    var result = negative ? -Int64(magnitude) : Int64(magnitude)
+    if inexact {
+        switch rounding {
+        case .down: if negative { result -= 1 }
+        case .up: if !negative { result += 1 }
+        }
+    }
+    return result
 }
 
 /// Narrows an Int128 intermediate back to Int64; overflow is a bug (inputs are range-checked at the edges).
@@ -181,9 +241,9 @@ public struct Ratio: FixedPointDecimal {
 
 extension Quantity {
     /// Value of this signed size at `price`, rounded as asked.
-    @inlinable
+    @inlinable @inline(__always)
     public func value(at price: Price, rounding: RoundingRule) -> Amount {
-        Amount(raw: narrow(divide(Int128(raw) * Int128(price.raw), by: notionalDivisor, rounding: rounding)))
+        Amount(raw: multiplyDividePowerOfTen(raw, price.raw, twos: 10, fives: 9_765_625, rounding: rounding))
     }
 
     /// The size whose value at `price` is `amount` (both signs follow `amount`), rounded as asked.
@@ -196,7 +256,7 @@ extension Quantity {
     /// This size scaled by `ratio`, rounded as asked.
     @inlinable
     public func scaled(by ratio: Ratio, rounding: RoundingRule) -> Quantity {
-        Quantity(raw: narrow(divide(Int128(raw) * Int128(ratio.raw), by: Int128(Ratio.unit), rounding: rounding)))
+        Quantity(raw: multiplyDividePowerOfTen(raw, ratio.raw, twos: 9, fives: 1_953_125, rounding: rounding))
     }
 
     /// -1, 0 or 1.
@@ -205,15 +265,15 @@ extension Quantity {
 
 extension Amount {
     /// This amount scaled by `ratio`, rounded as asked.
-    @inlinable
+    @inlinable @inline(__always)
     public func scaled(by ratio: Ratio, rounding: RoundingRule) -> Amount {
-        Amount(raw: narrow(divide(Int128(raw) * Int128(ratio.raw), by: Int128(Ratio.unit), rounding: rounding)))
+        Amount(raw: multiplyDividePowerOfTen(raw, ratio.raw, twos: 9, fives: 1_953_125, rounding: rounding))
     }
 
     /// `self * numerator / denominator`, rounded as asked (denominator must not be zero).
     @inlinable
     public func scaled(_ numerator: Int64, over denominator: Int64, rounding: RoundingRule) -> Amount {
-        Amount(raw: narrow(divide(Int128(raw) * Int128(numerator), by: Int128(denominator), rounding: rounding)))
+        Amount(raw: multiplyDivide(raw, numerator, by: denominator, rounding: rounding))
     }
 
     /// Smaller of two amounts.
@@ -226,7 +286,7 @@ extension Price {
     /// This price scaled by `ratio`, rounded as asked.
     @inlinable
     public func scaled(by ratio: Ratio, rounding: RoundingRule) -> Price {
-        Price(raw: narrow(divide(Int128(raw) * Int128(ratio.raw), by: Int128(Ratio.unit), rounding: rounding)))
+        Price(raw: multiplyDividePowerOfTen(raw, ratio.raw, twos: 9, fives: 1_953_125, rounding: rounding))
     }
 
     /// The price at which a signed size has the given value: `amount / quantity`.

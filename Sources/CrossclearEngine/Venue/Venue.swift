@@ -66,6 +66,13 @@ public struct Venue: Sendable {
     public internal(set) var basis: [[Int64]]
     /// Settlement account per market slot (Amount raw): a ledger account equal to `-sum(basis)`.
     public internal(set) var settlement: [Int64]
+    /// Per market slot: accounts that may hold a position (every holder is listed once; accounts
+    /// whose position went back to zero are dropped when margins are next computed).
+    var holders: [[Int32]]
+    /// Per market slot and account: whether the account is in `holders`.
+    var isHolder: [[Bool]]
+    /// Per market slot: long open interest (Quantity raw), kept up to date by every fill.
+    public internal(set) var longInterest: [Int64]
     /// Time of each account's last liquidation fill (for slice cooldowns).
     var lastLiquidation: [Int64] = []
 
@@ -104,6 +111,9 @@ public struct Venue: Sendable {
         quantity = Array(repeating: [], count: config.assets.count)
         basis = Array(repeating: [], count: config.assets.count)
         settlement = Array(repeating: 0, count: config.assets.count)
+        holders = Array(repeating: [], count: config.assets.count)
+        isHolder = Array(repeating: [], count: config.assets.count)
+        longInterest = Array(repeating: 0, count: config.assets.count)
         for role in [AccountRole.book, .ownLayer, .pool, .adlClearing] { _ = addAccount(owner: role.rawValue) }
     }
 
@@ -121,6 +131,7 @@ public struct Venue: Sendable {
         for slot in markets.indices {
             quantity[slot].append(0)
             basis[slot].append(0)
+            isHolder[slot].append(false)
         }
         return owner.count - 1
     }
@@ -170,30 +181,72 @@ public struct Venue: Sendable {
         markets.indices.reduce(Amount.zero) { $0 + notional(account, slot: $1) }
     }
 
-    /// Recomputes equity, maintenance and the (uncredited) threshold of every account.
-    mutating func computeMargins() {
-        for account in owner.indices {
-            equity[account] = collateral[account]
-            maintenance[account] = 0
+    /// Records a position change: keeps `holders` and `longInterest` current.
+    mutating func noteFill(slot: Int, account: Int, before: Int64, after: Int64) {
+        longInterest[slot] += max(0, after) - max(0, before)
+        if after != 0 && !isHolder[slot][account] {
+            isHolder[slot][account] = true
+            holders[slot].append(Int32(account))
         }
-        for slot in markets.indices {
-            let mark = markets[slot].mark
-            let rules = markets[slot].rules
-            let sizes = quantity[slot]
-            let bases = basis[slot]
-            for account in sizes.indices where sizes[account] != 0 {
-                let value = Quantity(raw: sizes[account]).value(at: mark, rounding: .down)
-                equity[account] += value.raw - bases[account]
-                maintenance[account] += rules.maintenance(notional: value.magnitude).raw
+    }
+
+    /// Recomputes equity, maintenance and the (uncredited) threshold of every account, visiting
+    /// only the holders of each market (and dropping those whose position is gone). The hottest
+    /// loop of the simulator, so it works on buffers directly.
+    mutating func computeMargins() {
+        var equity: [Int64] = []
+        var maintenance: [Int64] = []
+        swap(&equity, &self.equity)
+        swap(&maintenance, &self.maintenance)
+        defer {
+            swap(&equity, &self.equity)
+            swap(&maintenance, &self.maintenance)
+        }
+        equity.withUnsafeMutableBufferPointer { equity in
+            maintenance.withUnsafeMutableBufferPointer { maintenance in
+                collateral.withUnsafeBufferPointer { collateral in
+                    for account in collateral.indices {
+                        equity[account] = collateral[account]
+                        maintenance[account] = 0
+                    }
+                }
+                for slot in markets.indices {
+                    let mark = markets[slot].mark
+                    let rules = markets[slot].rules
+                    var listed: [Int32] = []
+                    swap(&listed, &holders[slot])
+                    var kept = 0
+                    quantity[slot].withUnsafeBufferPointer { sizes in
+                        basis[slot].withUnsafeBufferPointer { bases in
+                            for index in listed.indices {
+                                let account = Int(listed[index])
+                                let size = sizes[account]
+                                guard size != 0 else {
+                                    isHolder[slot][account] = false
+                                    continue
+                                }
+                                listed[kept] = Int32(account)
+                                kept += 1
+                                let value = Quantity(raw: size).value(at: mark, rounding: .down)
+                                equity[account] += value.raw - bases[account]
+                                maintenance[account] += rules.maintenance(notional: value.magnitude).raw
+                            }
+                        }
+                    }
+                    listed.removeLast(listed.count - kept)
+                    swap(&listed, &holders[slot])
+                }
             }
         }
-        threshold = maintenance
+        threshold.withUnsafeMutableBufferPointer { threshold in
+            maintenance.withUnsafeBufferPointer { maintenance in
+                for account in maintenance.indices { threshold[account] = maintenance[account] }
+            }
+        }
     }
 
     /// Long open interest of a market (equal to short open interest).
-    public func longOpenInterest(slot: Int) -> Quantity {
-        Quantity(raw: quantity[slot].reduce(0) { $0 + max(0, $1) })
-    }
+    public func longOpenInterest(slot: Int) -> Quantity { Quantity(raw: longInterest[slot]) }
 
     /// Long open interest summed over markets, at mark.
     public var openInterestNotional: Amount {

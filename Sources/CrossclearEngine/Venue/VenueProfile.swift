@@ -35,7 +35,7 @@ public struct MarketRules: Sendable, Hashable {
     }
 
     /// Maintenance requirement of a position of this notional: `notional * mmr(n) - ded(n)`, rounded up.
-    @inlinable
+    @inlinable @inline(__always)
     public func maintenance(notional: Amount) -> Amount {
         var tier = 0
         while tier + 1 < tiers.count && notional >= tiers[tier + 1].notionalFloor { tier += 1 }

@@ -103,11 +103,11 @@ extension World {
         }
     }
 
-    private func groupKey(venue: Int, asset: Int, side: Int64) -> GroupKey {
+    func groupKey(venue: Int, asset: Int, side: Int64) -> GroupKey {
         GroupKey(policyVenue: config.adlPolicy == .venueDefault ? venue : -1, asset: asset, side: side)
     }
 
-    private func makeGroup(_ key: GroupKey) -> ADLGroup {
+    func makeGroup(_ key: GroupKey) -> ADLGroup {
         let listing = venues.indices.filter { venues[$0].slotOfAsset[key.asset] >= 0 }
         let policy = key.policyVenue >= 0 ? venues[key.policyVenue].profile.adlPolicy : config.adlPolicy
         let scope = config.design.isShared ? listing : [key.policyVenue]
@@ -118,7 +118,7 @@ extension World {
 
     /// Chooses winners, closes their positions, collects haircuts and pays the claims. Returns the
     /// largest equity a deleveraged winner kept.
-    private mutating func deleverage(_ group: ADLGroup) -> Int64 {
+    mutating func deleverage(_ group: ADLGroup) -> Int64 {
         let candidates = adlCandidates(group)
         let fills = chooseFills(group, candidates)
         let haircuts = haircutsFor(group, candidates, fills)
@@ -167,7 +167,7 @@ extension World {
     }
 
     /// Every position of the winners' side in the group's scope, with the policy's key.
-    private func adlCandidates(_ group: ADLGroup) -> [ADLCandidate] {
+    func adlCandidates(_ group: ADLGroup) -> [ADLCandidate] {
         var candidates: [ADLCandidate] = []
         let needsProfit = group.policy != .contractProRata && group.policy != .dydxRotation
         for venue in group.scope {
@@ -186,7 +186,7 @@ extension World {
     }
 
     /// The ranking key of a candidate under a queue policy, scaled by 10^9 (higher is cut first).
-    private func adlKey(_ policy: ADLPolicy, _ candidate: ADLCandidate) -> Int128 {
+    func adlKey(_ policy: ADLPolicy, _ candidate: ADLCandidate) -> Int128 {
         let venue = venues[candidate.venue]
         let scale = Int128(Ratio.unit)
         let equity = Int128(venue.equity[candidate.account])
@@ -218,7 +218,7 @@ extension World {
 
     /// Net profit over the trader's whole book in this asset, times net leverage: a hedged trader's
     /// legs net to nothing and rank last.
-    private func hedgeAwareKey(_ candidate: ADLCandidate) -> Int128 {
+    func hedgeAwareKey(_ candidate: ADLCandidate) -> Int128 {
         let trader = Int(venues[candidate.venue].owner[candidate.account])
         let asset = venues[candidate.venue].markets[candidate.slot].asset
         var netSize: Int64 = 0
@@ -238,7 +238,7 @@ extension World {
     }
 
     /// Which candidates are cut, and by how much size.
-    private mutating func chooseFills(_ group: ADLGroup, _ candidates: [ADLCandidate]) -> [(candidate: Int, size: Int64)] {
+    mutating func chooseFills(_ group: ADLGroup, _ candidates: [ADLCandidate]) -> [(candidate: Int, size: Int64)] {
         switch group.policy {
         case .contractProRata, .pnlProRata:
             let available = candidates.reduce(Int64(0)) { $0 + abs($1.size) }
@@ -261,7 +261,7 @@ extension World {
         }
     }
 
-    private func takeInOrder(_ order: [Int], _ candidates: [ADLCandidate], size: Int64) -> [(candidate: Int, size: Int64)] {
+    func takeInOrder(_ order: [Int], _ candidates: [ADLCandidate], size: Int64) -> [(candidate: Int, size: Int64)] {
         var remaining = size
         var fills: [(candidate: Int, size: Int64)] = []
         for index in order where remaining > 0 {
@@ -272,14 +272,17 @@ extension World {
         return fills
     }
 
-    /// Haircuts that cover the group's deficit exactly (as far as winners' equity allows), in
+    /// Haircuts that cover the group's deficit exactly (as far as winners' profits allow), in
     /// proportion to size cut (or to profit, for PnL pro-rata). Hyperliquid fills at the previous
     /// mark: a winner pays at least the move since then, and the excess is overshoot.
-    private func haircutsFor(_ group: ADLGroup, _ candidates: [ADLCandidate], _ fills: [(candidate: Int, size: Int64)]) -> [Int64] {
+    func haircutsFor(_ group: ADLGroup, _ candidates: [ADLCandidate], _ fills: [(candidate: Int, size: Int64)]) -> [Int64] {
+        // A winner never pays more than the profit on the size cut, nor more than their equity:
+        // ADL takes profit, never principal, so it cannot make a winner liquidatable.
         let caps = fills.map { fill -> Int64 in
             let candidate = candidates[fill.candidate]
             let equity = max(0, venues[candidate.venue].equityNow(candidate.account).raw)
-            return group.policy == .pnlProRata ? min(equity, max(0, candidate.pnl)) : equity
+            let profit = Amount(raw: max(0, candidate.pnl)).scaled(fill.size, over: abs(candidate.size), rounding: .down).raw
+            return min(equity, profit)
         }
         let weights = fills.map { group.policy == .pnlProRata ? candidates[$0.candidate].pnl : $0.size }
         var haircuts = allocateCapped(group.deficit, weights: weights, caps: caps)
@@ -297,7 +300,7 @@ extension World {
 
     /// Hedge-aware ADL: when a winner's leg is cut, the same size of the trader's offsetting legs on
     /// other venues is closed too (the pool takes it at mark), so no hedge is left one-legged.
-    private mutating func closeOffsettingLegs(trader: Int, asset: Int, side: Int64, size: Int64, except: Int) {
+    mutating func closeOffsettingLegs(trader: Int, asset: Int, side: Int64, size: Int64, except: Int) {
         var remaining = size
         for (venue, account) in legs(of: trader) where venue != except && remaining > 0 {
             let slot = venues[venue].slotOfAsset[asset]
@@ -314,14 +317,22 @@ extension World {
     }
 
     /// Whatever the ADL clearing accounts still hold goes to the pool (shared) or the own layer (siloed).
-    private mutating func handOverClearingAccounts() {
+    mutating func handOverClearingAccounts() {
         for venue in venues.indices {
             let holder = config.design.isShared ? Venue.poolAccount : Venue.ownLayerAccount
             let cash: LedgerAccount = config.design.isShared ? .pool : .collateral(venue: venue, account: Venue.ownLayerAccount)
             for slot in venues[venue].markets.indices where venues[venue].quantity[slot][Venue.adlAccount] != 0 {
                 transferPosition(venue: venue, slot: slot, from: Venue.adlAccount, to: holder, price: venues[venue].markets[slot].mark)
             }
-            settle(balance(.collateral(venue: venue, account: Venue.adlAccount)), from: .collateral(venue: venue, account: Venue.adlAccount), to: cash)
+            // Closing at mark leaves rounding residue of a few micro-dollars: a loss is written off
+            // rather than charged to a holder that may have nothing left.
+            let residue = balance(.collateral(venue: venue, account: Venue.adlAccount))
+            if residue.isNegative {
+                transfer(-residue, from: .lossAllocation(venue: venue), to: .collateral(venue: venue, account: Venue.adlAccount))
+                metrics.badDebt -= residue
+            } else {
+                transfer(residue, from: .collateral(venue: venue, account: Venue.adlAccount), to: cash)
+            }
         }
     }
 }

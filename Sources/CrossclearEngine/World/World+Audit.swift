@@ -12,7 +12,8 @@ extension World {
     }
 
     /// Checks that the ledger sums exactly to net deposits, that every market's long and short open
-    /// interest are equal and its settlement account equals `-sum(basis)`, and that the pool and the
+    /// interest are equal (and match the running counter), that its settlement account equals
+    /// `-sum(basis)`, and that the pool and the
     /// venues' funds never went negative.
     public func conservation() -> ConservationReport {
         var unbalanced: [String] = []
@@ -20,7 +21,8 @@ extension World {
             for slot in venue.markets.indices {
                 let net = venue.quantity[slot].reduce(0, +)
                 let basis = venue.basis[slot].reduce(0, +)
-                if net != 0 || venue.settlement[slot] != -basis {
+                let long = venue.quantity[slot].reduce(0) { $0 + max(0, $1) }
+                if net != 0 || venue.settlement[slot] != -basis || long != venue.longInterest[slot] {
                     unbalanced.append("\(venue.config.name)/\(config.assets[venue.markets[slot].asset].symbol)")
                 }
             }

@@ -12,8 +12,12 @@ extension World {
     /// cushion of a quarter of it, when the surplus allows), as ledger entries on both venues.
     mutating func applyNetting() {
         for trader in traderKind.indices where legStart[trader + 1] - legStart[trader] >= 2 {
+            let underMaintenance = (Int(legStart[trader])..<Int(legStart[trader + 1])).contains { leg in
+                let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+                return venues[venue].equity[account] < venues[venue].maintenance[account]
+            }
+            guard underMaintenance else { continue }
             let legs = legs(of: trader)
-            guard legs.contains(where: { venues[$0.venue].equity[$0.account] < venues[$0.venue].maintenance[$0.account] }) else { continue }
             let maintenance = legs.map { venues[$0.venue].maintenance[$0.account] }
             let totalMaintenance = maintenance.reduce(0, +)
             guard totalMaintenance > 0 else { continue }
@@ -33,7 +37,7 @@ extension World {
     }
 
     /// Requirement on the trader's net position per asset, at the strictest rules among the legs.
-    private func nettedMaintenance(_ legs: [(venue: Int, account: Int)]) -> Amount {
+    func nettedMaintenance(_ legs: [(venue: Int, account: Int)]) -> Amount {
         var total = Amount.zero
         for asset in config.assets.indices {
             var net: Int64 = 0
@@ -53,7 +57,7 @@ extension World {
         return total
     }
 
-    private mutating func rebalance(_ legs: [(venue: Int, account: Int)], thresholds: [Int64]) {
+    mutating func rebalance(_ legs: [(venue: Int, account: Int)], thresholds: [Int64]) {
         let equities = legs.map { venues[$0.venue].equity[$0.account] }
         var surplus = zip(equities, thresholds).map { max(0, $0 - $1) }
         let shortfall = zip(equities, thresholds).map { max(0, $1 - $0) }
@@ -61,7 +65,8 @@ extension World {
         guard needed > 0 else { return }
         let cushionRoom = surplus.reduce(0, +) - needed
         for (index, leg) in legs.enumerated() where shortfall[index] > 0 {
-            let cushion = min(max(0, cushionRoom) * shortfall[index] / needed, thresholds[index] / 4)
+            let cushion = min(Amount(raw: max(0, cushionRoom)).scaled(shortfall[index], over: needed, rounding: .down).raw,
+                              thresholds[index] / 4)
             var want = shortfall[index] + cushion
             for (source, from) in legs.enumerated() where want > 0 && surplus[source] > 0 {
                 let amount = min(want, surplus[source])
@@ -97,7 +102,7 @@ extension World {
         }
     }
 
-    private func stressLoss(_ venue: Venue, shock: Ratio) -> Amount {
+    func stressLoss(_ venue: Venue, shock: Ratio) -> Amount {
         var loss = Amount.zero
         for account in Venue.ownAccounts..<venue.accountCount {
             var equity = Amount(raw: venue.collateral[account])

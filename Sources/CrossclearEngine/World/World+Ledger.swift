@@ -29,7 +29,7 @@ extension World {
         adjust(destination, by: amount.raw)
     }
 
-    private mutating func adjust(_ account: LedgerAccount, by delta: Int64) {
+    mutating func adjust(_ account: LedgerAccount, by delta: Int64) {
         switch account {
         case .external: external += delta
         case .pool: poolCash += delta
@@ -86,8 +86,11 @@ extension World {
     /// Increasing a position adds `±notional` to its basis. Reducing it removes the matching share of
     /// the basis and realizes `-(sign * notional) - removedBasis` against the settlement account. A
     /// fill that flips the position is a full close followed by an open, with the notional split by size.
-    private mutating func applyFill(venue: Int, slot: Int, account: Int, change: Quantity, notional: Amount) {
+    mutating func applyFill(venue: Int, slot: Int, account: Int, change: Quantity, notional: Amount) {
+        let owner = venues[venue].owner[account]
+        if owner >= 0 && traderKind[Int(owner)] == .hedger { touchedHedgers.append(owner) }
         let before = venues[venue].quantity[slot][account]
+        venues[venue].noteFill(slot: slot, account: account, before: before, after: before + change.raw)
         let sign = change.sign
         if before == 0 || before.signum() == sign {
             venues[venue].quantity[slot][account] = before + change.raw

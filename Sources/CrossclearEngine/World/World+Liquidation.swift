@@ -25,7 +25,7 @@ extension World {
         }
     }
 
-    private mutating func liquidate(venue: Int, account: Int, into requests: inout [ADLRequest]) {
+    mutating func liquidate(venue: Int, account: Int, into requests: inout [ADLRequest]) {
         let profile = venues[venue].profile
         if let band = profile.oracleBand, oracleOutsideBand(venue: venue, account: account, band: band) { return }
         let equity = Amount(raw: venues[venue].equity[account])
@@ -66,7 +66,7 @@ extension World {
     }
 
     /// Share (0...1) of each position a liquidation order closes now, per the profile's style.
-    private func liquidationShare(venue: Int, account: Int, equity: Amount, maintenance: Amount) -> Ratio {
+    func liquidationShare(venue: Int, account: Int, equity: Amount, maintenance: Amount) -> Ratio {
         switch venues[venue].profile.liquidation {
         case .whole:
             return .one
@@ -87,7 +87,7 @@ extension World {
 
     /// The price at which this position, carrying its notional share of the account's equity,
     /// would be worth exactly zero: the limit of the liquidation order.
-    private func bankruptcyPrice(venue: Int, account: Int, slot: Int, equity: Amount, gross: Amount) -> Price {
+    func bankruptcyPrice(venue: Int, account: Int, slot: Int, equity: Amount, gross: Amount) -> Price {
         let size = Quantity(raw: venues[venue].quantity[slot][account])
         let mark = venues[venue].markets[slot].mark
         guard gross.isPositive else { return mark }
@@ -97,7 +97,7 @@ extension World {
     }
 
     /// Drift suspends liquidation while an oracle of the account's markets is far from its TWAP.
-    private func oracleOutsideBand(venue: Int, account: Int, band: Ratio) -> Bool {
+    func oracleOutsideBand(venue: Int, account: Int, band: Ratio) -> Bool {
         venues[venue].markets.indices.contains { slot in
             guard venues[venue].quantity[slot][account] != 0 else { return false }
             let market = venues[venue].markets[slot]
@@ -107,7 +107,7 @@ extension World {
     }
 
     /// Splits a liquidation fee between the venue's own layer and (shared designs) the mutual pool.
-    private mutating func payLiquidationFee(_ fee: Amount, venue: Int, account: Int) {
+    mutating func payLiquidationFee(_ fee: Amount, venue: Int, account: Int) {
         guard fee.isPositive else { return }
         let toPool = config.design.isShared ? fee.scaled(by: config.clearing.feeShareToPool, rounding: .down) : .zero
         transfer(toPool, from: .collateral(venue: venue, account: account), to: .pool)
@@ -155,7 +155,7 @@ extension World {
     /// Fund form: when the book can absorb every position and the fund can pay the projected gap
     /// (within its cap), close into the book at market and pay the gap. Otherwise the fund pays what
     /// it can toward the deficit at mark and the positions go further up the waterfall.
-    private mutating func closeWithFund(venue: Int, account: Int) -> Bool {
+    mutating func closeWithFund(venue: Int, account: Int) -> Bool {
         let fund = LedgerAccount.collateral(venue: venue, account: Venue.ownLayerAccount)
         let available = Amount.min(Amount.max(.zero, venues[venue].equityNow(Venue.ownLayerAccount)),
                                    Amount.max(.zero, balance(fund)))
@@ -189,7 +189,7 @@ extension World {
     }
 
     /// The most the fund pays for this account's bankruptcy (Drift caps per market tier; others: no cap).
-    private func fundCap(venue: Int, account: Int) -> Amount {
+    func fundCap(venue: Int, account: Int) -> Amount {
         let caps = venues[venue].profile.fundCap
         guard !caps.isEmpty else { return Amount(raw: Int64.max) }
         let largest = venues[venue].markets.indices.max { venues[venue].notional(account, slot: $0) < venues[venue].notional(account, slot: $1) }
@@ -200,7 +200,7 @@ extension World {
     /// The mutual pool buys the account's positions at the bankruptcy price (worsened by the takeover
     /// discount, paid by the venue's own layer when it can), calling assessments if it is short.
     /// When even that is not enough it pays what it has toward the deficit and returns false.
-    private mutating func poolTakeOver(venue: Int, account: Int) -> Bool {
+    mutating func poolTakeOver(venue: Int, account: Int) -> Bool {
         let deficit = Amount.max(.zero, -venues[venue].equityNow(account))
         let gross = venues[venue].grossNotional(account)
         if poolEquity < deficit { callAssessments(for: deficit - poolEquity) }

@@ -1,5 +1,5 @@
-// One step of the clock: prices, margin, cross-venue netting, liquidation and the waterfall, ADL,
-// unwinding of taken-over inventory, and the metrics of the step.
+// One step of the clock: prices, margin, cross-venue netting, liquidation, unwinding of taken-over
+// inventory, the waterfall for the loss layers themselves, ADL, and the metrics of the step.
 
 extension World {
     mutating func step(timeSeconds: Int64, referencePrices: [Price]) {
@@ -12,9 +12,11 @@ extension World {
         if config.design.nets { applyNetting() }
         var requests: [ADLRequest] = []
         liquidateUnderwaterAccounts(into: &requests)
+        // Unwind before checking the loss layers, so that slippage paid by a vault or the pool is
+        // caught by the waterfall in the same step.
+        unwindInventories(elapsedSeconds: elapsed)
         checkLossLayers(into: &requests)
         runADL(requests)
-        unwindInventories(elapsedSeconds: elapsed)
         trackHedgers()
         recordSample(referencePrice: referencePrices[0])
     }
@@ -23,7 +25,7 @@ extension World {
 
     /// Oracle = median of the venue's sources around the reference price; the book's impact decays,
     /// depth follows the last minute's move, and the mark is the displaced oracle within the band.
-    private mutating func updatePrices(_ referencePrices: [Price], elapsedSeconds: Int64) {
+    mutating func updatePrices(_ referencePrices: [Price], elapsedSeconds: Int64) {
         let oracleConfig = config.oracle
         let liquidity = config.liquidity
         let historyLength = Int(max(2, 300 / elapsedSeconds + 1))
@@ -80,7 +82,7 @@ extension World {
 
     /// After trader liquidations: a vault or fund that fell below zero passes its positions up the
     /// waterfall, and so does the mutual pool (assessments, then ADL).
-    private mutating func checkLossLayers(into requests: inout [ADLRequest]) {
+    mutating func checkLossLayers(into requests: inout [ADLRequest]) {
         for venue in venues.indices where venues[venue].equityNow(Venue.ownLayerAccount).isNegative {
             if config.design.isShared {
                 resolve(venue: venue, account: Venue.ownLayerAccount, from: .pool, into: &requests)
@@ -124,7 +126,7 @@ extension World {
 
     /// Vaults unwind on their own venue's book; the pool unwinds its net exposure per asset across
     /// every venue's book in proportion to depth. Neither pays more than the slippage limit.
-    private mutating func unwindInventories(elapsedSeconds: Int64) {
+    mutating func unwindInventories(elapsedSeconds: Int64) {
         let rate = Ratio(raw: min(Ratio.unit, config.clearing.unwindPerSecond.raw * elapsedSeconds))
         guard rate.isPositive else { return }
         for venue in venues.indices {
@@ -151,7 +153,7 @@ extension World {
         }
     }
 
-    private mutating func unwind(venue: Int, slot: Int, account: Int, size: Quantity) {
+    mutating func unwind(venue: Int, slot: Int, account: Int, size: Quantity) {
         let oracle = venues[venue].markets[slot].oracle
         let slippage = Ratio(raw: config.clearing.unwindMaxSlippageBasisPoints * World.basisPoint)
         let limit = size.isNegative
@@ -162,13 +164,18 @@ extension World {
 
     // MARK: - Hedgers and samples
 
-    /// A hedger is one-legged once the net of their two legs exceeds half of the larger leg.
-    private mutating func trackHedgers() {
-        for trader in traderKind.indices where traderKind[trader] == .hedger && !oneLegged[trader] {
+    /// A hedger is one-legged once the net of their two legs exceeds half of the larger leg. Only
+    /// hedgers whose positions changed this step are looked at.
+    mutating func trackHedgers() {
+        let touched = touchedHedgers
+        touchedHedgers.removeAll(keepingCapacity: true)
+        for trader in touched.lazy.map(Int.init) where !oneLegged[trader] {
             var net: Int64 = 0
             var largest: Int64 = 0
-            for (venue, account) in legs(of: trader) {
-                let size = venues[venue].markets.indices.reduce(Int64(0)) { $0 + venues[venue].quantity[$1][account] }
+            for leg in Int(legStart[trader])..<Int(legStart[trader + 1]) {
+                let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+                var size: Int64 = 0
+                for slot in venues[venue].markets.indices { size += venues[venue].quantity[slot][account] }
                 net += size
                 largest = max(largest, abs(size))
             }
@@ -176,7 +183,7 @@ extension World {
         }
     }
 
-    private mutating func recordSample(referencePrice: Price) {
+    mutating func recordSample(referencePrice: Price) {
         let pool = poolEquity
         metrics.poolMinimum = min(metrics.poolMinimum, pool)
         if pool.isNegative { protectedViolations.append("mutual pool negative at t=\(timeSeconds)s") }

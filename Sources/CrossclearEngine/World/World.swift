@@ -48,7 +48,8 @@ public enum EngineEvent: Sendable, Hashable, Codable {
     case addTrader(TraderSetup)
     /// Hands each venue's book inventory to `perVenue` market makers at `leverage`.
     case seedMakers(perVenue: Int, leverage: Int64)
-    /// Sizes the mutual pool by stress test (shared designs) and records starting metrics.
+    /// Funds the open-interest-proportional part of buffers and treasuries, sizes the mutual pool by
+    /// stress test (shared designs) and records starting metrics.
     case startClearing
     /// Advances the clock: new reference prices, then margin, liquidation, the waterfall, ADL, unwinds.
     case step(timeSeconds: Int64, referencePrices: [Price])
@@ -85,6 +86,8 @@ public struct World: Sendable {
     var adlHit: [Bool] = []
     /// Hedgers left one-legged at least once.
     var oneLegged: [Bool] = []
+    /// Hedgers whose positions changed this step (only they can have become one-legged).
+    var touchedHedgers: [Int32] = []
 
     // MARK: - Metrics
 
@@ -127,7 +130,7 @@ public struct World: Sendable {
 
     // MARK: - Setting up
 
-    private mutating func open(referencePrices: [Price]) {
+    mutating func open(referencePrices: [Price]) {
         precondition(referencePrices.count == config.assets.count, "one reference price per asset")
         for venue in venues.indices {
             for slot in venues[venue].markets.indices {
@@ -144,7 +147,7 @@ public struct World: Sendable {
         }
     }
 
-    private mutating func addTrader(_ setup: TraderSetup) {
+    mutating func addTrader(_ setup: TraderSetup) {
         let trader = Int32(traderKind.count)
         traderKind.append(setup.kind)
         adlHit.append(false)
@@ -171,7 +174,7 @@ public struct World: Sendable {
         legStart.append(Int32(legVenue.count))
     }
 
-    private mutating func seedMakers(perVenue: Int, leverage: Int64) {
+    mutating func seedMakers(perVenue: Int, leverage: Int64) {
         guard perVenue > 0 else { return }
         for venue in venues.indices {
             let makers = (0..<perVenue).map { _ in
@@ -205,7 +208,15 @@ public struct World: Sendable {
         }
     }
 
-    private mutating func startClearing() {
+    mutating func startClearing() {
+        for venue in venues.indices {
+            let openInterest = venues[venue].openInterestNotional
+            let config = venues[venue].config
+            transfer(openInterest.scaled(by: config.bufferShareOfOpenInterest, rounding: .down),
+                     from: .external, to: .collateral(venue: venue, account: Venue.ownLayerAccount))
+            transfer(openInterest.scaled(by: config.assessmentShareOfOpenInterest, rounding: .down),
+                     from: .external, to: .treasury(venue: venue))
+        }
         if config.design.isShared { sizePool() }
         metrics.hedgers = traderKind.reduce(0) { $0 + ($1 == .hedger ? 1 : 0) }
         metrics.poolStart = poolEquity

@@ -18,13 +18,16 @@ public struct Scenario: Sendable, Hashable {
     public var venues: [VenueScenario]
     public var pricePath: PricePath
     public var liquidity: LiquidityConfig
+    /// When positive, every asset's book depth is given for a population of this many traders and
+    /// scales in proportion to `population.traders`, so the scenario behaves alike at any size.
+    public var depthReferenceTraders: Int
     public var oracle: OracleConfig
     public var clearing: ClearingConfig
     public var population: Population
 
     public init(name: String, summary: String, seed: UInt64, timeStepSeconds: Int64, durationSeconds: Int64,
                 assets: [AssetScenario], venues: [VenueScenario], pricePath: PricePath, liquidity: LiquidityConfig,
-                oracle: OracleConfig, clearing: ClearingConfig, population: Population) {
+                depthReferenceTraders: Int = 0, oracle: OracleConfig, clearing: ClearingConfig, population: Population) {
         self.name = name
         self.summary = summary
         self.seed = seed
@@ -34,6 +37,7 @@ public struct Scenario: Sendable, Hashable {
         self.venues = venues
         self.pricePath = pricePath
         self.liquidity = liquidity
+        self.depthReferenceTraders = depthReferenceTraders
         self.oracle = oracle
         self.clearing = clearing
         self.population = population
@@ -46,11 +50,20 @@ public struct Scenario: Sendable, Hashable {
     public func engineConfig(design: ClearingDesign) -> EngineConfig {
         let assetIndex = Dictionary(uniqueKeysWithValues: assets.enumerated().map { ($1.config.symbol, $0) })
         return EngineConfig(
-            assets: assets.map(\.config),
+            assets: assets.map { asset in
+                var config = asset.config
+                if depthReferenceTraders > 0 {
+                    config.depthPerBasisPoint = config.depthPerBasisPoint.scaled(
+                        Int64(population.traders), over: Int64(depthReferenceTraders), rounding: .down)
+                }
+                return config
+            },
             venues: venues.map { venue in
                 VenueConfig(name: venue.name, profile: venue.profile,
                             assets: venue.markets.compactMap { assetIndex[$0] },
-                            buffer: venue.buffer, assessmentCapacity: venue.assessmentCapacity,
+                            buffer: venue.buffer, bufferShareOfOpenInterest: venue.bufferShareOfOpenInterest,
+                            assessmentCapacity: venue.assessmentCapacity,
+                            assessmentShareOfOpenInterest: venue.assessmentShareOfOpenInterest,
                             depthScale: venue.depthScale, bookCapital: venue.makerCapital)
             },
             liquidity: liquidity, oracle: oracle, clearing: clearing, design: design, seed: seed)
@@ -87,8 +100,12 @@ public struct VenueScenario: Sendable, Hashable {
     public var markets: [String]
     /// The venue's own loss-absorbing capital (backstop vault or insurance fund).
     public var buffer: Amount
+    /// Added to `buffer` when clearing starts: this share of the venue's open interest.
+    public var bufferShareOfOpenInterest: Ratio
     /// The venue operator's committed capital for capped assessments by the mutual pool.
     public var assessmentCapacity: Amount
+    /// Added to `assessmentCapacity` when clearing starts: this share of the venue's open interest.
+    public var assessmentShareOfOpenInterest: Ratio
     /// Multiplies every asset's book depth on this venue.
     public var depthScale: Ratio
     /// Relative weight of this venue when traders pick where to trade.
@@ -96,13 +113,16 @@ public struct VenueScenario: Sendable, Hashable {
     /// Collateral of the venue's book makers (the counterparty of book fills).
     public var makerCapital: Amount
 
-    public init(name: String, profile: VenueProfileKind, markets: [String], buffer: Amount, assessmentCapacity: Amount,
-                depthScale: Ratio, traderWeight: Int64, makerCapital: Amount) {
+    public init(name: String, profile: VenueProfileKind, markets: [String], buffer: Amount,
+                bufferShareOfOpenInterest: Ratio = .zero, assessmentCapacity: Amount,
+                assessmentShareOfOpenInterest: Ratio = .zero, depthScale: Ratio, traderWeight: Int64, makerCapital: Amount) {
         self.name = name
         self.profile = profile
         self.markets = markets
         self.buffer = buffer
+        self.bufferShareOfOpenInterest = bufferShareOfOpenInterest
         self.assessmentCapacity = assessmentCapacity
+        self.assessmentShareOfOpenInterest = assessmentShareOfOpenInterest
         self.depthScale = depthScale
         self.traderWeight = traderWeight
         self.makerCapital = makerCapital

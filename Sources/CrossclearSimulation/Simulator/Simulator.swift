@@ -1,0 +1,49 @@
+import CrossclearEngine
+import Dispatch
+import Synchronization
+
+/// Runs the engine over a scenario: one world per clearing design, fed the same events.
+public enum Simulator {
+    /// Runs one design and returns its outcome. `onStep` is called after every step (for progress).
+    public static func run(_ scenario: Scenario, design: ClearingDesign, onStep: (@Sendable () -> Void)? = nil) -> DesignOutcome {
+        var world = World(config: scenario.engineConfig(design: design))
+        setUp(&world, scenario: scenario)
+        let prices = PriceModel(scenario: scenario)
+        for step in 1...max(1, scenario.stepCount) {
+            let time = Int64(step) * scenario.timeStepSeconds
+            world.apply(.step(timeSeconds: time, referencePrices: prices.prices(at: time)))
+            onStep?()
+        }
+        return world.outcome()
+    }
+
+    /// The events that build a scenario's world before the clock starts: open the venues, add the
+    /// traders, hand the books' inventory to market makers, start clearing.
+    public static func setUp(_ world: inout World, scenario: Scenario) {
+        world.apply(.open(referencePrices: PriceModel(scenario: scenario).prices(at: 0)))
+        for trader in PopulationGenerator(scenario: scenario) { world.apply(.addTrader(trader)) }
+        world.apply(.seedMakers(perVenue: scenario.population.marketMakersPerVenue, leverage: scenario.population.makerLeverage))
+        world.apply(.startClearing)
+    }
+
+    /// Runs several designs on all cores and collects a report, outcomes in the order asked.
+    public static func run(_ scenario: Scenario, designs: [ClearingDesign], progress: ProgressBar? = nil) -> SimulationReport {
+        let onStep: (@Sendable () -> Void)?
+        if let progress { onStep = { progress.advance() } } else { onStep = nil }
+        let outcomes = parallelMap(designs) { design in run(scenario, design: design, onStep: onStep) }
+        return SimulationReport(
+            scenario: scenario.name, summary: scenario.summary, seed: scenario.seed, traders: scenario.population.traders,
+            timeStepSeconds: scenario.timeStepSeconds, steps: scenario.stepCount,
+            referenceAsset: scenario.assets.first?.config.symbol ?? "", outcomes: outcomes)
+    }
+}
+
+/// Maps `items` on all cores; results keep the input order.
+func parallelMap<Item: Sendable, Result: Sendable>(_ items: [Item], _ transform: @Sendable (Item) -> Result) -> [Result] {
+    let results = Mutex<[Result?]>(Array(repeating: nil, count: items.count))
+    DispatchQueue.concurrentPerform(iterations: items.count) { index in
+        let result = transform(items[index])
+        results.withLock { $0[index] = result }
+    }
+    return results.withLock { $0.map { $0! } }
+}
