@@ -42,6 +42,28 @@ public struct MarketRules: Sendable, Hashable {
         return notional.scaled(by: tiers[tier].maintenance, rounding: .up) - deductions[tier]
     }
 
+    /// Initial margin to open a position of this notional: the larger of `notional / maxLeverage` and
+    /// 1.5 times its maintenance (so large positions in high-maintenance brackets get less leverage,
+    /// as Binance's brackets do, and nothing opens already liquidatable).
+    public func initialMargin(notional: Amount) -> Amount {
+        Amount.max(notional.scaled(1, over: maxLeverage, rounding: .up), maintenance(notional: notional).scaled(3, over: 2, rounding: .up))
+    }
+
+    /// The largest size whose initial margin at `price` fits in `collateral`.
+    public func largestSize(collateral: Amount, price: Price) -> Quantity {
+        var low: Int64 = 0
+        var high = Quantity.worth(collateral.scaled(maxLeverage, over: 1, rounding: .down), at: price, rounding: .down).raw
+        while low < high {
+            let middle = low + (high - low + 1) / 2
+            if initialMargin(notional: Quantity(raw: middle).value(at: price, rounding: .up)) <= collateral {
+                low = middle
+            } else {
+                high = middle - 1
+            }
+        }
+        return Quantity(raw: low)
+    }
+
     /// Hyperliquid-style rules: maintenance is half the initial margin at max leverage, per tier.
     static func halfOfInitial(_ leverages: [(from: Int64, leverage: Int64)]) -> MarketRules {
         MarketRules(

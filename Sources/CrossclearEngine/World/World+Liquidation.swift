@@ -120,7 +120,8 @@ extension World {
     // MARK: - The waterfall
 
     /// Passes an account up the waterfall from `start`: the first layer able to absorb it takes it over
-    /// (or, for a fund, closes it into the book and pays the gap); otherwise it goes to ADL.
+    /// (or, for a fund, closes it into the book and pays the gap); otherwise, if it is bankrupt, it
+    /// goes to ADL (a solvent account nobody can take stays open).
     mutating func resolve(venue: Int, account: Int, from start: WaterfallLayer, into requests: inout [ADLRequest]) {
         if start <= .ownLayer && account != Venue.ownLayerAccount {
             switch venues[venue].ownLayerForm {
@@ -140,6 +141,8 @@ extension World {
         if config.design.isShared && start <= .pool && account != Venue.poolAccount {
             if poolTakeOver(venue: venue, account: account) { return }
         }
+        // Nobody could take it, but it is not bankrupt: it stays open until the book refills or it is.
+        guard venues[venue].equityNow(account).isNegative else { return }
         requests.append(ADLRequest(venue: venue, account: account))
     }
 

@@ -17,7 +17,7 @@ public struct LegSetup: Sendable, Hashable, Codable {
     public var venue: Int
     public var asset: Int
     public var collateral: Amount
-    /// Signed size; clamped to the venue's maximum leverage when opened.
+    /// Signed size; clamped to what the venue's initial margin allows when opened.
     public var quantity: Quantity
 
     public init(venue: Int, asset: Int, collateral: Amount, quantity: Quantity) {
@@ -44,7 +44,8 @@ public struct TraderSetup: Sendable, Hashable, Codable {
 public enum EngineEvent: Sendable, Hashable, Codable {
     /// Sets the first reference prices and funds every venue's own layer, treasury and book makers.
     case open(referencePrices: [Price])
-    /// Adds a trader: deposits each leg's collateral and opens its position against the book.
+    /// Adds a trader: deposits each leg's collateral and opens its position against the book (clamped
+    /// to what the venue's initial margin allows).
     case addTrader(TraderSetup)
     /// Hands each venue's book inventory to `perVenue` market makers at `leverage`.
     case seedMakers(perVenue: Int, leverage: Int64)
@@ -160,10 +161,8 @@ public struct World: Sendable {
             let slot = venues[leg.venue].slotOfAsset[leg.asset]
             precondition(slot >= 0, "venue \(venues[leg.venue].config.name) does not list asset \(leg.asset)")
             let market = venues[leg.venue].markets[slot]
-            // Clamp to the venue's maximum leverage.
-            let largest = Quantity.worth(leg.collateral.scaled(market.rules.maxLeverage, over: 1, rounding: .down),
-                                         at: market.oracle, rounding: .down)
-            let size = min(leg.quantity.magnitude, largest)
+            // Clamp to what the venue's initial margin allows.
+            let size = min(leg.quantity.magnitude, market.rules.largestSize(collateral: leg.collateral, price: market.oracle))
             guard size.raw > 0 else { continue }
             if leg.quantity.isPositive {
                 trade(venue: leg.venue, slot: slot, buyer: account, seller: Venue.bookAccount, size: size, price: market.oracle)
