@@ -56,7 +56,7 @@ struct SimCommand: ParsableCommand {
         if let seed { overrides.append(ScenarioOverride(key: "seed", value: String(seed))) }
         if let adlPolicy {
             guard ADLPolicy(rawValue: adlPolicy) != nil else {
-                throw ValidationError("unknown ADL policy \"\(adlPolicy)\"; expected one of: \(ADLPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw RuntimeError("unknown ADL policy \"\(adlPolicy)\"; expected one of: \(ADLPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             overrides.append(ScenarioOverride(key: "clearing.adl_policy", value: "\"\(adlPolicy)\""))
         }
@@ -75,7 +75,7 @@ struct SimCommand: ParsableCommand {
             try SweepTable.csv(rows).write(toFile: file, atomically: true, encoding: .utf8)
             let failed = rows.filter { !$0.outcome.conservation.holds }.count
             print("\(rows.count) runs (\(runs / designs.count) combinations x \(designs.count) designs) in \(elapsed(since: started)); wrote \(file)")
-            if failed > 0 { throw CleanExit.message("conservation FAILED in \(failed) runs: see the conservation_holds column") }
+            if failed > 0 { throw RuntimeError("conservation FAILED in \(failed) runs: see the conservation_holds column") }
             return
         }
 
@@ -99,7 +99,7 @@ func resolveScenarioPath(_ argument: String) throws -> String {
     if FileManager.default.fileExists(atPath: shipped) { return shipped }
     let available = (try? FileManager.default.contentsOfDirectory(atPath: "cluster/scenarios"))?
         .filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }.sorted() ?? []
-    throw ValidationError("no scenario file \"\(argument)\" and no shipped scenario of that name"
+    throw RuntimeError("no scenario file \"\(argument)\" and no shipped scenario of that name"
         + (available.isEmpty ? " (run from the repository root to use shipped names)" : "; shipped: \(available.joined(separator: ", "))"))
 }
 
@@ -108,7 +108,7 @@ func parseDesigns(_ names: [String]) throws -> [ClearingDesign] {
     var designs: [ClearingDesign] = []
     for name in names.flatMap({ $0.split(separator: ",").map(String.init) }) {
         guard let design = ClearingDesign(rawValue: name) else {
-            throw ValidationError("unknown design \"\(name)\"; expected all or one of: \(ClearingDesign.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw RuntimeError("unknown design \"\(name)\"; expected all or one of: \(ClearingDesign.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if !designs.contains(design) { designs.append(design) }
     }

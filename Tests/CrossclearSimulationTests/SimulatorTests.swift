@@ -70,7 +70,9 @@ struct SimulatorTests {
         #expect(rows.map { $0.parameters.map(\.value) }.first == ["1", "0"])
         #expect(rows.map(\.outcome.design).prefix(2) == [.siloedFund, .sharedFull])
         let csv = SweepTable.csv(rows)
-        #expect(csv.split(separator: "\n").count == 9)
+        let lines = csv.split(separator: "\n")
+        #expect(lines.count == 9)
+        #expect(lines[0].split(separator: ",").filter { $0 == "seed" }.count == 1, "a swept seed is not repeated as a column")
     }
 
     @Test("a sweep value that does not fit its field fails before anything runs")

@@ -19,7 +19,7 @@ public struct SweepRow: Sendable {
 /// Writes sweep results as one tidy CSV.
 public enum SweepTable {
     /// The CSV text: the parameter columns (every key in the order first seen), then `design`,
-    /// `adl_policy`, `seed`, the headline metrics of `summary.json` flattened to snake_case
+    /// `adl_policy`, `seed` (unless `seed` is itself a swept parameter), the headline metrics of `summary.json` flattened to snake_case
     /// (`liquidations_count`, `pool_minimum`, `adl_max_haircut_pct`, ...) and `conservation_holds`.
     /// Values are exact decimals; a parameter a row does not set is left empty.
     public static func csv(_ rows: [SweepRow]) -> String {
@@ -28,11 +28,13 @@ public enum SweepTable {
             parameterKeys.append(key)
         }
         let metricKeys = flattened(SummaryJSON.headlineMetrics(OutcomeMetrics())).map(\.key)
-        var output = CSV.line(parameterKeys + ["design", "adl_policy", "seed"] + metricKeys + ["conservation_holds"])
+        let seedColumn = parameterKeys.contains("seed") ? [String]() : ["seed"]
+        var output = CSV.line(parameterKeys + ["design", "adl_policy"] + seedColumn + metricKeys + ["conservation_holds"])
         for row in rows {
             let parameters = parameterKeys.map { key in row.parameters.first { $0.key == key }?.value ?? "" }
             let metrics = flattened(SummaryJSON.headlineMetrics(row.outcome.metrics)).map(\.value)
-            output += CSV.line(parameters + [row.outcome.design.rawValue, row.outcome.adlPolicy.rawValue, String(row.seed)]
+            let seed = seedColumn.isEmpty ? [String]() : [String(row.seed)]
+            output += CSV.line(parameters + [row.outcome.design.rawValue, row.outcome.adlPolicy.rawValue] + seed
                 + metrics + [row.outcome.conservation.holds ? "true" : "false"])
         }
         return output

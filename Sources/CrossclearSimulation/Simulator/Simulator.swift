@@ -17,11 +17,17 @@ public enum Simulator {
         return world.outcome()
     }
 
-    /// The events that build a scenario's world before the clock starts: open the venues, add the
-    /// traders, hand the books' inventory to market makers, start clearing.
+    /// Builds a scenario's world before the clock starts: open the venues, add the traders, hand the
+    /// books' inventory to market makers, start clearing.
     public static func setUp(_ world: inout World, scenario: Scenario) {
         world.apply(.open(referencePrices: PriceModel(scenario: scenario).prices(at: 0)))
-        for trader in PopulationGenerator(scenario: scenario) { world.apply(.addTrader(trader)) }
+        // Traders join grouped by asset (in drawing order within an asset), so that each market's
+        // positions sit together in every venue's account arrays: margining then streams memory.
+        var byAsset = Array(repeating: [TraderSetup](), count: scenario.assets.count)
+        for trader in PopulationGenerator(scenario: scenario) { byAsset[trader.legs[0].asset].append(trader) }
+        for group in byAsset {
+            for trader in group { world.apply(.addTrader(trader)) }
+        }
         world.apply(.seedMakers(perVenue: scenario.population.marketMakersPerVenue, leverage: scenario.population.makerLeverage))
         world.apply(.startClearing)
     }
