@@ -91,7 +91,8 @@ public struct OutcomeMetrics: Sendable, Hashable, Codable {
     public var productionHaircut: Amount = .zero
     /// Overshoot `O = H - B`.
     public var overshoot: Amount = .zero
-    /// Mean over ADL rounds of (largest post-ADL winner equity / the round's shortfall).
+    /// Mean over ADL rounds (steps with at least $1 of shortfall) of (largest post-ADL winner equity /
+    /// the round's shortfall).
     public var ptsr: Ratio = .zero
     /// Mean over ADL rounds of (largest post-ADL winner equity / largest single loser shortfall).
     public var pmr: Ratio = .zero

@@ -246,6 +246,15 @@ extension Quantity {
         Amount(raw: multiplyDividePowerOfTen(raw, price.raw, twos: 10, fives: 9_765_625, rounding: rounding))
     }
 
+    /// What this position is worth at `price`: the notional a trade closing it there would have
+    /// (both sides of a trade share `|size| * price` rounded down), with the position's sign. A
+    /// position opened at `price` is therefore worth exactly its cost basis there.
+    @inlinable @inline(__always)
+    public func markValue(at price: Price) -> Amount {
+        let magnitude = Amount(raw: multiplyDividePowerOfTen(raw < 0 ? -raw : raw, price.raw, twos: 10, fives: 9_765_625, rounding: .down))
+        return raw < 0 ? -magnitude : magnitude
+    }
+
     /// The size whose value at `price` is `amount` (both signs follow `amount`), rounded as asked.
     @inlinable
     public static func worth(_ amount: Amount, at price: Price, rounding: RoundingRule) -> Quantity {

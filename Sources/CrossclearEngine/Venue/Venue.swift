@@ -146,12 +146,12 @@ public struct Venue: Sendable {
 
     // MARK: - Valuation
 
-    /// Unrealized PnL of one position at the current mark (rounded down).
+    /// Unrealized PnL of one position at the current mark (valued as a closing trade there would be).
     @inlinable
     public func unrealizedPnL(_ account: Int, slot: Int) -> Amount {
         let size = quantity[slot][account]
         guard size != 0 else { return .zero }
-        return Quantity(raw: size).value(at: markets[slot].mark, rounding: .down) - Amount(raw: basis[slot][account])
+        return Quantity(raw: size).markValue(at: markets[slot].mark) - Amount(raw: basis[slot][account])
     }
 
     /// Notional of one position at the current mark.
@@ -227,7 +227,7 @@ public struct Venue: Sendable {
                                 }
                                 listed[kept] = Int32(account)
                                 kept += 1
-                                let value = Quantity(raw: size).value(at: mark, rounding: .down)
+                                let value = Quantity(raw: size).markValue(at: mark)
                                 equity[account] += value.raw - bases[account]
                                 maintenance[account] += rules.maintenance(notional: value.magnitude).raw
                             }

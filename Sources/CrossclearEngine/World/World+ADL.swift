@@ -78,10 +78,11 @@ extension World {
             roundDeficit += group.deficit
             largestWinner = max(largestWinner, deleverage(group))
         }
-        if roundDeficit > 0 {
+        // Fairness ratios are taken over rounds with a real shortfall (at least $1), not rounding dust.
+        if roundDeficit >= Amount.unit {
             adlRounds += 1
-            ptsrSum += Ratio.of(Amount(raw: largestWinner), Amount(raw: roundDeficit), rounding: .down).raw
-            pmrSum += Ratio.of(Amount(raw: largestWinner), Amount(raw: max(1, largestLoser)), rounding: .down).raw
+            ptsrSum += Int128(largestWinner) * Int128(Ratio.unit) / Int128(roundDeficit)
+            pmrSum += Int128(largestWinner) * Int128(Ratio.unit) / Int128(max(Amount.unit, largestLoser))
         }
         handOverClearingAccounts()
     }
@@ -137,7 +138,10 @@ extension World {
             transfer(Amount(raw: haircut), from: .collateral(venue: winner.venue, account: winner.account), to: .adlSettlement)
             collected += haircut
             let trader = Int(venues[winner.venue].owner[winner.account])
-            if group.policy == .hedgeAware { closeOffsettingLegs(trader: trader, asset: group.asset, side: group.side, size: fill.size, except: winner.venue) }
+            if group.policy == .hedgeAware {
+                closeOffsettingLegs(trader: trader, asset: group.asset, side: group.side, cut: fill.size,
+                                    of: abs(winner.size), except: winner.venue)
+            }
             adlHit[trader] = true
             metrics.adlCount += 1
             metrics.adlNotional += size.value(at: mark, rounding: .down)
@@ -166,10 +170,12 @@ extension World {
         return largestWinner
     }
 
-    /// Every position of the winners' side in the group's scope, with the policy's key.
+    /// Every position of the winners' side in the group's scope, with the policy's key. Holders at a
+    /// loss are candidates too (they rank last in queues and can pay no haircut: ADL takes profit
+    /// only), except under PnL pro-rata, which is defined over winners.
     func adlCandidates(_ group: ADLGroup) -> [ADLCandidate] {
         var candidates: [ADLCandidate] = []
-        let needsProfit = group.policy != .contractProRata && group.policy != .dydxRotation
+        let needsProfit = group.policy == .pnlProRata
         for venue in group.scope {
             let slot = venues[venue].slotOfAsset[group.asset]
             guard slot >= 0 else { continue }
@@ -251,8 +257,10 @@ extension World {
             let order = (0..<min(candidates.count, 500)).map { (start + $0) % candidates.count }
             return takeInOrder(order, candidates, size: group.size)
         case .hyperliquidQueue, .binanceQueue, .bitmexQueue, .hedgeAware, .venueDefault:
+            // Winners first, by key; holders at a loss after them.
             let order = candidates.indices.sorted { a, b in
                 let (x, y) = (candidates[a], candidates[b])
+                if (x.pnl > 0) != (y.pnl > 0) { return x.pnl > 0 }
                 if x.key != y.key { return x.key > y.key }
                 if x.pnl != y.pnl { return x.pnl > y.pnl }
                 return (x.venue, x.account) < (y.venue, y.account)
@@ -298,15 +306,16 @@ extension World {
         return haircuts
     }
 
-    /// Hedge-aware ADL: when a winner's leg is cut, the same size of the trader's offsetting legs on
-    /// other venues is closed too (the pool takes it at mark), so no hedge is left one-legged.
-    mutating func closeOffsettingLegs(trader: Int, asset: Int, side: Int64, size: Int64, except: Int) {
-        var remaining = size
-        for (venue, account) in legs(of: trader) where venue != except && remaining > 0 {
+    /// Hedge-aware ADL: when `cut` of a winner's leg of size `legSize` is closed, the trader's
+    /// offsetting legs on other venues are closed in the same proportion (the pool takes them at
+    /// mark), so the hedge keeps its ratio and is never left one-legged.
+    mutating func closeOffsettingLegs(trader: Int, asset: Int, side: Int64, cut: Int64, of legSize: Int64, except: Int) {
+        for (venue, account) in legs(of: trader) where venue != except {
             let slot = venues[venue].slotOfAsset[asset]
             guard slot >= 0, venues[venue].quantity[slot][account].signum() == side else { continue }
-            let take = min(remaining, abs(venues[venue].quantity[slot][account]))
-            remaining -= take
+            let other = abs(venues[venue].quantity[slot][account])
+            let take = cut == legSize ? other : min(other, multiplyDivide(other, cut, by: legSize, rounding: .up))
+            guard take > 0 else { continue }
             let mark = venues[venue].markets[slot].mark
             if side > 0 {
                 trade(venue: venue, slot: slot, buyer: Venue.poolAccount, seller: account, size: Quantity(raw: take), price: mark)

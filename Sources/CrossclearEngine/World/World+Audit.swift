@@ -13,25 +13,26 @@ extension World {
 
     /// Checks that the ledger sums exactly to net deposits, that every market's long and short open
     /// interest are equal (and match the running counter), that its settlement account equals
-    /// `-sum(basis)`, and that the pool and the
-    /// venues' funds never went negative.
+    /// `-sum(basis)`, and that the mutual pool and the venues' own layers (equity: cash plus inventory
+    /// at mark, as the waterfall treats them) never ended a step negative.
     public func conservation() -> ConservationReport {
         var unbalanced: [String] = []
         for venue in venues {
             for slot in venue.markets.indices {
-                let net = venue.quantity[slot].reduce(0, +)
-                let basis = venue.basis[slot].reduce(0, +)
-                let long = venue.quantity[slot].reduce(0) { $0 + max(0, $1) }
-                if net != 0 || venue.settlement[slot] != -basis || long != venue.longInterest[slot] {
+                // Summed in 128 bits: partial sums of one side may exceed Int64 before the other cancels them.
+                let net = venue.quantity[slot].reduce(Int128(0)) { $0 + Int128($1) }
+                let basis = venue.basis[slot].reduce(Int128(0)) { $0 + Int128($1) }
+                let long = venue.quantity[slot].reduce(Int128(0)) { $0 + Int128(max(0, $1)) }
+                if net != 0 || Int128(venue.settlement[slot]) != -basis || long != Int128(venue.longInterest[slot]) {
                     unbalanced.append("\(venue.config.name)/\(config.assets[venue.markets[slot].asset].symbol)")
                 }
             }
         }
         var negative = protectedViolations
-        if poolCash < 0 && poolEquity.isNegative { negative.append("mutual pool") }
+        if poolEquity.isNegative { negative.append("mutual pool") }
         if adlSettlement != 0 { negative.append("ADL settlement not empty") }
-        for venue in venues where venue.ownLayerForm == .fund && venue.collateral[Venue.ownLayerAccount] < 0 {
-            negative.append("\(venue.config.name) insurance fund")
+        for venue in venues where venue.equityNow(Venue.ownLayerAccount).isNegative {
+            negative.append("\(venue.config.name) \(venue.ownLayerForm == .fund ? "insurance fund" : "backstop vault")")
         }
         for (index, balance) in treasury.enumerated() where balance < 0 {
             negative.append("\(venues[index].config.name) treasury")
@@ -49,8 +50,8 @@ extension World {
         metrics.adlTraders = adlHit.reduce(0) { $0 + ($1 ? 1 : 0) }
         metrics.hedgersOneLegged = oneLegged.reduce(0) { $0 + ($1 ? 1 : 0) }
         if adlRounds > 0 {
-            metrics.ptsr = Ratio(raw: ptsrSum / adlRounds)
-            metrics.pmr = Ratio(raw: pmrSum / adlRounds)
+            metrics.ptsr = Ratio(raw: Int64(clamping: ptsrSum / Int128(adlRounds)))
+            metrics.pmr = Ratio(raw: Int64(clamping: pmrSum / Int128(adlRounds)))
         }
         for index in metrics.openInterest.indices {
             metrics.openInterest[index].endNotional = venues[index].openInterestNotional

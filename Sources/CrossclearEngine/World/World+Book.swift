@@ -37,9 +37,11 @@ extension World {
             room = min(room, byLimit)
         }
         guard room > 0 else { return none }
-        let reachable = Amount(raw: narrow(divide(Int128(room) * Int128(depth.raw), by: Int128(World.basisPoint), rounding: .down)))
-        let largest = Quantity.worth(reachable, at: oracle, rounding: .down)
-        let filled = min(size.magnitude, largest)
+        // Size the book can take before the room runs out (compared in 128 bits: a deep book's
+        // reach can exceed any order, and Int64).
+        let reachable = divide(Int128(room) * Int128(depth.raw), by: Int128(World.basisPoint), rounding: .down)
+        let largest = divide(reachable * notionalDivisor, by: Int128(oracle.raw), rounding: .down)
+        let filled = Quantity(raw: narrow(min(Int128(size.magnitude.raw), largest)))
         guard filled.isPositive else { return none }
         let moved = narrow(divide(Int128(filled.value(at: oracle, rounding: .up).raw) * Int128(World.basisPoint),
                                   by: Int128(depth.raw), rounding: .up))

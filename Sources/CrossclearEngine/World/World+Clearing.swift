@@ -108,7 +108,7 @@ extension World {
             var equity = Amount(raw: venue.collateral[account])
             for slot in venue.markets.indices where venue.quantity[slot][account] != 0 {
                 let price = venue.markets[slot].mark.scaled(by: shock, rounding: .down)
-                equity += Quantity(raw: venue.quantity[slot][account]).value(at: price, rounding: .down) - Amount(raw: venue.basis[slot][account])
+                equity += Quantity(raw: venue.quantity[slot][account]).markValue(at: price) - Amount(raw: venue.basis[slot][account])
             }
             if equity.isNegative { loss -= equity }
         }

@@ -79,10 +79,28 @@ extension World {
             let amount = Amount.min(maximum, Amount.max(minimum, gross.scaled(by: share, rounding: .up)))
             return Ratio(raw: min(Ratio.unit, Ratio.of(amount, gross, rounding: .up).raw))
         case .restoreHealth(let buffer):
+            // Closing a share f of every position costs at most f*(fee*N + S), S the slippage of closing
+            // everything (impact is linear in size, so a share f slips at most f*S), and leaves
+            // (1-f)*M*(1+b) of requirement: f = (M(1+b) - E) / (M(1+b) - fee*N - S).
             guard equity.isPositive, maintenance.isPositive else { return .one }
             let target = maintenance.scaled(by: Ratio(raw: Ratio.unit + buffer.raw), rounding: .up)
-            return Ratio(raw: min(Ratio.unit, max(0, Ratio.unit - Ratio.of(equity, target, rounding: .down).raw)))
+            let fees = venues[venue].grossNotional(account).scaled(by: venues[venue].profile.liquidationFee, rounding: .up)
+            let denominator = target - fees - fullCloseSlippage(venue: venue, account: account)
+            guard denominator.isPositive, equity < target else { return equity < target ? .one : .zero }
+            return Ratio(raw: min(Ratio.unit, Ratio.of(target - equity, denominator, rounding: .up).raw))
         }
+    }
+
+    /// What closing every position of the account into the books at market would cost against the mark.
+    func fullCloseSlippage(venue: Int, account: Int) -> Amount {
+        var slippage = Amount.zero
+        for slot in venues[venue].markets.indices where venues[venue].quantity[slot][account] != 0 {
+            let size = Quantity(raw: venues[venue].quantity[slot][account])
+            let walk = planWalk(venue: venue, slot: slot, size: -size, limit: nil)
+            let mark = venues[venue].markets[slot].mark
+            slippage += walk.size.magnitude.value(at: Price(raw: abs(mark.raw - walk.averagePrice.raw)), rounding: .up)
+        }
+        return slippage
     }
 
     /// The price at which this position, carrying its notional share of the account's equity,

@@ -2,6 +2,9 @@
 // inventory, the waterfall for the loss layers themselves, ADL, and the metrics of the step.
 
 extension World {
+    /// Loss-layer checks and ADL rounds per step, at most (the second round only ever sees rounding dust).
+    static let maximumADLRounds = 4
+
     mutating func step(timeSeconds: Int64, referencePrices: [Price]) {
         precondition(referencePrices.count == config.assets.count, "one reference price per asset")
         precondition(timeSeconds > self.timeSeconds, "time moves forward")
@@ -15,8 +18,14 @@ extension World {
         // Unwind before checking the loss layers, so that slippage paid by a vault or the pool is
         // caught by the waterfall in the same step.
         unwindInventories(elapsedSeconds: elapsed)
-        checkLossLayers(into: &requests)
-        runADL(requests)
+        // ADL itself can leave a loss layer short (a partial close at mark may round one unit
+        // against it), so the check and ADL repeat until nothing is left to resolve.
+        for _ in 0..<World.maximumADLRounds {
+            checkLossLayers(into: &requests)
+            guard !requests.isEmpty else { break }
+            runADL(requests)
+            requests.removeAll()
+        }
         trackHedgers()
         recordSample(referencePrice: referencePrices[0])
     }
@@ -187,6 +196,9 @@ extension World {
         let pool = poolEquity
         metrics.poolMinimum = min(metrics.poolMinimum, pool)
         if pool.isNegative { protectedViolations.append("mutual pool negative at t=\(timeSeconds)s") }
+        for venue in venues where venue.equityNow(Venue.ownLayerAccount).isNegative {
+            protectedViolations.append("\(venue.config.name) own layer negative at t=\(timeSeconds)s")
+        }
         let minimumDepth = venues.flatMap { $0.markets.map(\.depthFactor) }.min() ?? .one
         samples.append(StepSample(
             timeSeconds: timeSeconds, referencePrice: referencePrice, minimumDepth: minimumDepth,

@@ -95,8 +95,9 @@ public struct World: Sendable {
     public internal(set) var metrics = OutcomeMetrics()
     public internal(set) var samples: [StepSample] = []
     var adlRounds: Int64 = 0
-    var ptsrSum: Int64 = 0
-    var pmrSum: Int64 = 0
+    /// Sums of the per-round fairness ratios (Ratio raw, in 128 bits: a ratio can be very large).
+    var ptsrSum: Int128 = 0
+    var pmrSum: Int128 = 0
     var poolFeesReceived: Int64 = 0
     var poolAssessmentsReceived: Int64 = 0
     var protectedViolations: [String] = []
