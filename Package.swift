@@ -12,12 +12,36 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Pure, deterministic economics: fixed-point money, ledger, venues, clearing. No I/O, no Foundation.
         .target(name: "CrossclearEngine"),
         // Scenario files, the seeded simulator and its reports (files, charts, HTML).
         .target(name: "CrossclearSimulation", dependencies: ["CrossclearEngine"]),
+        // Durable journals and snapshots in SQLite (WAL, synchronous=FULL, group commit).
+        .target(
+            name: "CrossclearStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Node plumbing: the local certificate authority and mutually authenticated TLS.
+        .target(
+            name: "CrossclearNode",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The command-line front end: parses arguments and calls the libraries.
         .executableTarget(
             name: "crossclear",
@@ -29,6 +53,21 @@ let package = Package(
         .testTarget(
             name: "CrossclearEngineTests",
             dependencies: ["CrossclearEngine", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(name: "CrossclearStoreTests", dependencies: ["CrossclearStore"]),
+        .testTarget(
+            name: "CrossclearNodeTests",
+            dependencies: [
+                "CrossclearNode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "CrossclearSimulationTests",

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+extension Journal {
+    // MARK: - Appending
+
+    /// Appends a batch in one write transaction (one fsync) and returns one outcome per entry.
+    ///
+    /// The batch rule: each entry is judged exactly as if the entries were appended one at a time,
+    /// in order; the accepted ones commit together, and nothing of the batch is visible to readers
+    /// before that commit. A rejected entry in the middle does not stop the batch. See
+    /// `AppendOutcome` for the outcomes and Docs/store.md for the chain rules.
+    ///
+    /// - Throws: `StoreError` if the transaction could not commit; then nothing of the batch was
+    ///   written.
+    public func append(_ entries: [JournalEntry]) throws -> [AppendOutcome] {
+        try writing("append") { db in try JournalTransaction(db: db, path: path).append(entries) }
+    }
+
+    /// Appends one entry in its own transaction (one fsync: batch when you can).
+    public func append(_ entry: JournalEntry) throws -> AppendOutcome {
+        try append([entry])[0]
+    }
+
+    /// The async form of `append(_:)`: waits for the writer without blocking a thread.
+    public func append(_ entries: [JournalEntry]) async throws -> [AppendOutcome] {
+        try await transaction { try $0.append(entries) }
+    }
+
+    /// Appends a batch and sets cursors in the same transaction: either both are durable or
+    /// neither is.
+    ///
+    /// The cursors are set whatever the entries' outcomes; to set them depending on the outcomes,
+    /// use `transaction(_:)`.
+    public func append(_ entries: [JournalEntry], settingCursors cursors: [String: Int64]) throws -> [AppendOutcome] {
+        try writing("append") { db in
+            let transaction = JournalTransaction(db: db, path: path)
+            let outcomes = try transaction.append(entries)
+            for name in cursors.keys.sorted() {
+                try transaction.setCursor(name, cursors[name, default: 0])
+            }
+            return outcomes
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The stream's last entry (its epoch, sequence and hash), or nil for a stream never seen.
+    /// Kept even when compaction deleted the entry itself.
+    public func last(stream: String) throws -> StreamHead? {
+        try reading("last") { db in try JournalTransaction(db: db, path: path).last(stream: stream) }
+    }
+
+    /// Up to `limit` entries of `stream` strictly after `position` (from the first one when
+    /// `position` is nil), in (epoch, sequence) order. Compacted entries are gone: start from
+    /// `latestSnapshot(stream:)`'s position.
+    public func entries(stream: String, after position: JournalPosition?, limit: Int) throws -> [JournalEntry] {
+        guard limit > 0 else { return [] }
+        let after = position ?? JournalPosition(epoch: -1, sequence: 0)
+        return try reading("entries") { db in
+            let select = try db.cachedStatement(sql: """
+                SELECT epoch, sequence, kind, payload, previous_hash, hash FROM entry
+                WHERE stream = ? AND (epoch, sequence) > (?, ?)
+                ORDER BY epoch, sequence LIMIT ?
+                """)
+            var result: [JournalEntry] = []
+            let rows = try Row.fetchCursor(select, arguments: [stream, after.epoch, after.sequence, limit])
+            while let row = try rows.next() {
+                result.append(JournalEntry(
+                    stream: stream, epoch: row[0], sequence: row[1], kind: row[2],
+                    payload: [UInt8](row[3] as Data), previousHash: [UInt8](row[4] as Data),
+                    hash: [UInt8](row[5] as Data)))
+            }
+            return result
+        }
+    }
+
+    /// The names of all streams, sorted.
+    public func streams() throws -> [String] {
+        try reading("streams") { db in try String.fetchAll(db, sql: "SELECT name FROM stream ORDER BY name") }
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import GRDB
+
+/// The journal inside one write transaction (see `Journal.transaction(_:)`): everything done
+/// through it commits together, with one fsync, or not at all.
+///
+/// Use it to make a step atomic, for example: append a venue's batch, advance the cursor of what
+/// was acknowledged to it and enqueue the instructions the batch caused. It reads its own writes.
+/// It is valid only inside the closure it was given to; never store it.
+public struct JournalTransaction {
+    let db: Database
+    let path: String
+
+    init(db: Database, path: String) {
+        self.db = db
+        self.path = path
+    }
+
+    // MARK: - Streams
+
+    /// Appends `entries` in order and returns one outcome per entry.
+    ///
+    /// Each entry is judged exactly as if the entries were appended one at a time, in order:
+    /// against the journal plus the entries of this batch accepted before it. Accepted entries
+    /// are written; rejected ones write nothing and do not stop the batch (a later entry of the
+    /// same stream that still chains onto the head is accepted). Entries of several streams may
+    /// be mixed.
+    public func append(_ entries: [JournalEntry]) throws -> [AppendOutcome] {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO entry (stream, epoch, sequence, kind, payload, previous_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        var states: [String: ChainRules.StreamState?] = [:]
+        var advanced: Set<String> = []
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(entries.count)
+        for entry in entries {
+            if let reason = ChainRules.formatProblem(entry) {
+                outcomes.append(.malformed(reason: reason))
+                continue
+            }
+            let state: ChainRules.StreamState?
+            if let known = states[entry.stream] {
+                state = known
+            } else {
+                state = try streamState(entry.stream)
+                states[entry.stream] = .some(state)
+            }
+            let outcome = try ChainRules.judge(entry, state: state) { position in
+                try existingHash(stream: entry.stream, at: position)
+            }
+            if outcome == .appended {
+                try insert.execute(arguments: [
+                    entry.stream, entry.epoch, entry.sequence, entry.kind,
+                    Data(entry.payload), Data(entry.previousHash), Data(entry.hash),
+                ])
+                let head = StreamHead(epoch: entry.epoch, sequence: entry.sequence, hash: entry.hash)
+                states[entry.stream] = .some(ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough))
+                advanced.insert(entry.stream)
+            }
+            outcomes.append(outcome)
+        }
+        try saveHeads(states, of: advanced)
+        return outcomes
+    }
+
+    /// Appends one entry; see `append(_:)` for the rules.
+    public func append(_ entry: JournalEntry) throws -> AppendOutcome {
+        try append([entry])[0]
+    }
+
+    /// The stream's last entry, including this transaction's appends.
+    public func last(stream: String) throws -> StreamHead? {
+        try streamState(stream)?.head
+    }
+
+    func streamState(_ stream: String) throws -> ChainRules.StreamState? {
+        let select = try db.cachedStatement(sql: """
+            SELECT head_epoch, head_sequence, head_hash, compacted_epoch, compacted_sequence
+            FROM stream WHERE name = ?
+            """)
+        guard let row = try Row.fetchOne(select, arguments: [stream]) else { return nil }
+        let head = StreamHead(epoch: row[0], sequence: row[1], hash: [UInt8](row[2] as Data))
+        var compacted: JournalPosition?
+        if let epoch: Int64 = row[3], let sequence: Int64 = row[4] {
+            compacted = JournalPosition(epoch: epoch, sequence: sequence)
+        }
+        return ChainRules.StreamState(head: head, compactedThrough: compacted)
+    }
+
+    private func existingHash(stream: String, at position: JournalPosition) throws -> [UInt8]? {
+        let select = try db.cachedStatement(sql: "SELECT hash FROM entry WHERE stream = ? AND epoch = ? AND sequence = ?")
+        return try Data.fetchOne(select, arguments: [stream, position.epoch, position.sequence]).map { [UInt8]($0) }
+    }
+
+    private func saveHeads(_ states: [String: ChainRules.StreamState?], of streams: Set<String>) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO stream (name, head_epoch, head_sequence, head_hash) VALUES (?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET
+                head_epoch = excluded.head_epoch,
+                head_sequence = excluded.head_sequence,
+                head_hash = excluded.head_hash
+            """)
+        // Sorted so the file's contents never depend on Dictionary order.
+        for name in streams.sorted() {
+            guard let state = states[name], let state else { continue }
+            try upsert.execute(arguments: [name, state.head.epoch, state.head.sequence, Data(state.head.hash)])
+        }
+    }
+
+    // MARK: - Cursors
+
+    /// Sets the durable cursor `name` to `value` (creating it if needed).
+    public func setCursor(_ name: String, _ value: Int64) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO cursor (name, value) VALUES (?, ?)
+            ON CONFLICT (name) DO UPDATE SET value = excluded.value
+            """)
+        try upsert.execute(arguments: [name, value])
+    }
+
+    /// The cursor's value, or nil if it was never set.
+    public func cursor(_ name: String) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM cursor WHERE name = ?"), arguments: [name])
+    }
+
+    // MARK: - Outbox
+
+    /// Records an instruction to deliver exactly once; see `Journal.enqueue(id:destination:payload:)`.
+    public func enqueue(id: String, destination: String, payload: [UInt8]) throws -> EnqueueOutcome {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO outbox (id, destination, payload) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING
+            """)
+        try insert.execute(arguments: [id, destination, Data(payload)])
+        if db.changesCount == 1 { return .enqueued }
+        let select = try db.cachedStatement(sql: "SELECT destination, payload FROM outbox WHERE id = ?")
+        guard let row = try Row.fetchOne(select, arguments: [id]) else {
+            throw StoreError(.database, path: path, operation: "enqueue", cause: "outbox id \(id) neither inserted nor found")
+        }
+        let sameDestination = (row[0] as String) == destination
+        let samePayload = [UInt8](row[1] as Data) == payload
+        return sameDestination && samePayload ? .duplicate : .conflict
+    }
+
+    /// Marks the instruction `id` delivered; returns false if it is unknown or already delivered.
+    @discardableResult
+    public func markDelivered(id: String) throws -> Bool {
+        let update = try db.cachedStatement(sql: "UPDATE outbox SET delivered = 1 WHERE id = ? AND delivered = 0")
+        try update.execute(arguments: [id])
+        return db.changesCount == 1
+    }
+
+    // MARK: - Snapshots
+
+    /// Saves a snapshot; see `Journal.saveSnapshot(stream:epoch:sequence:digest:payload:)`.
+    public func saveSnapshot(stream: String, epoch: Int64, sequence: Int64, digest: UInt64, payload: [UInt8]) throws {
+        let position = JournalPosition(epoch: epoch, sequence: sequence)
+        guard let head = try streamState(stream)?.head else {
+            throw StoreError(.invalidArgument, path: path, operation: "saveSnapshot", cause: "stream \(stream) has no entries")
+        }
+        guard epoch >= 0, sequence >= 1, position <= head.position else {
+            throw StoreError(
+                .invalidArgument, path: path, operation: "saveSnapshot",
+                cause: "snapshot position \(position) of stream \(stream) is not within 0:1...\(head.position)")
+        }
+        let select = try db.cachedStatement(sql: "SELECT digest FROM snapshot WHERE stream = ? AND epoch = ? AND sequence = ?")
+        if let existing = try Int64.fetchOne(select, arguments: [stream, epoch, sequence]) {
+            let existingDigest = UInt64(bitPattern: existing)
+            guard existingDigest == digest else {
+                throw StoreError(
+                    .snapshotConflict, path: path, operation: "saveSnapshot",
+                    cause: "stream \(stream) at \(position) already has digest \(existingDigest), not \(digest)")
+            }
+            return
+        }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO snapshot (stream, epoch, sequence, digest, payload) VALUES (?, ?, ?, ?, ?)
+            """)
+        try insert.execute(arguments: [stream, epoch, sequence, Int64(bitPattern: digest), Data(payload)])
+    }
+
+    /// The stream's snapshot with the greatest position, if any.
+    public func latestSnapshot(stream: String) throws -> Snapshot? {
+        let select = try db.cachedStatement(sql: """
+            SELECT epoch, sequence, digest, payload FROM snapshot WHERE stream = ?
+            ORDER BY epoch DESC, sequence DESC LIMIT 1
+            """)
+        guard let row = try Row.fetchOne(select, arguments: [stream]) else { return nil }
+        return Snapshot(
+            stream: stream, epoch: row[0], sequence: row[1],
+            digest: UInt64(bitPattern: row[2] as Int64), payload: [UInt8](row[3] as Data))
+    }
+
+    /// Compacts a stream; see `Journal.compact(stream:through:)`.
+    public func compact(stream: String, through position: JournalPosition) throws -> Int {
+        guard let snapshot = try latestSnapshot(stream: stream), let state = try streamState(stream) else { return 0 }
+        let limit = min(position, snapshot.position)
+        let delete = try db.cachedStatement(sql: "DELETE FROM entry WHERE stream = ? AND (epoch, sequence) <= (?, ?)")
+        try delete.execute(arguments: [stream, limit.epoch, limit.sequence])
+        let deleted = db.changesCount
+        if state.compactedThrough.map({ $0 < limit }) ?? true {
+            let update = try db.cachedStatement(sql: """
+                UPDATE stream SET compacted_epoch = ?, compacted_sequence = ? WHERE name = ?
+                """)
+            try update.execute(arguments: [limit.epoch, limit.sequence, stream])
+        }
+        // Older snapshots cannot be replayed any more: the entries after them are gone.
+        let prune = try db.cachedStatement(sql: "DELETE FROM snapshot WHERE stream = ? AND (epoch, sequence) < (?, ?)")
+        try prune.execute(arguments: [stream, limit.epoch, limit.sequence])
+        return deleted
+    }
+}
