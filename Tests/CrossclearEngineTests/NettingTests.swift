@@ -31,14 +31,14 @@ struct NettingTests {
     @Test("the netted requirement is taken on the net position at the strictest rules")
     func nettedRequirement() {
         var (world, hedger) = Self.hedged(.sharedNetting)
-        #expect(world.nettedMaintenance(world.legs(of: hedger)) == .zero)
+        #expect(world.nettedMaintenance(legs: world.legRange(of: hedger)) == .zero)
         var partial = WorldBuilder([.cex, .hyperliquid], design: .sharedNetting).open()
         let trader = partial.add(.hedger, leg(venue: 0, collateral: "100", size: "10"), leg(venue: 1, collateral: "100", size: "-4"))
         partial.step(px("98"))
         // Net long 6 at $98 = $588, at Hyperliquid's 1.25% (stricter than 0.4%).
-        #expect(partial.nettedMaintenance(partial.legs(of: trader)) == usd("7.35"))
+        #expect(partial.nettedMaintenance(legs: partial.legRange(of: trader)) == usd("7.35"))
         world.step(px("100"))
-        #expect(world.nettedMaintenance(world.legs(of: hedger)) == .zero)
+        #expect(world.nettedMaintenance(legs: world.legRange(of: hedger)) == .zero)
     }
 
     @Test("credit = 0.8 * (sum MM - netted MM) lowers both thresholds; 0.98 moves from the winning leg",

@@ -8,73 +8,100 @@ extension World {
     /// portfolio requirement on the trader's net exposure per asset gives a credit of at most
     /// `nettingCreditCap` of (sum of venue requirements - netted requirement). If the trader's total
     /// equity covers the credited total, each venue's threshold is lowered by its share of the credit
-    /// and collateral moves from the legs with surplus to the legs short of their threshold (plus a
-    /// cushion of a quarter of it, when the surplus allows), as ledger entries on both venues.
+    /// (in proportion to its requirement; the last leg takes the rounding remainder) and collateral
+    /// moves from the legs with surplus to the legs short of their threshold (plus a cushion of up to
+    /// a quarter of it, when the surplus allows), as ledger entries on both venues. Runs for every
+    /// credited trader every step, so it allocates nothing.
     mutating func applyNetting() {
-        for trader in traderKind.indices where legStart[trader + 1] - legStart[trader] >= 2 {
-            let underMaintenance = (Int(legStart[trader])..<Int(legStart[trader + 1])).contains { leg in
+        for trader in traderKind.indices {
+            let legs = legRange(of: trader)
+            guard legs.count >= 2 else { continue }
+            var totalMaintenance: Int64 = 0
+            var totalEquity: Int64 = 0
+            var underMaintenance = false
+            for leg in legs {
                 let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
-                return venues[venue].equity[account] < venues[venue].maintenance[account]
+                totalMaintenance += venues[venue].maintenance[account]
+                totalEquity += venues[venue].equity[account]
+                underMaintenance = underMaintenance || venues[venue].equity[account] < venues[venue].maintenance[account]
             }
-            guard underMaintenance else { continue }
-            let legs = legs(of: trader)
-            let maintenance = legs.map { venues[$0.venue].maintenance[$0.account] }
-            let totalMaintenance = maintenance.reduce(0, +)
-            guard totalMaintenance > 0 else { continue }
-            let saving = max(0, totalMaintenance - nettedMaintenance(legs).raw)
+            guard underMaintenance, totalMaintenance > 0 else { continue }
+            let saving = max(0, totalMaintenance - nettedMaintenance(legs: legs).raw)
             let credit = Amount(raw: saving).scaled(by: config.clearing.nettingCreditCap, rounding: .down).raw
-            let totalEquity = legs.reduce(Int64(0)) { $0 + venues[$1.venue].equity[$1.account] }
             guard totalEquity >= totalMaintenance - credit else { continue }
-            let creditShares = allocate(Amount(raw: credit), weights: maintenance)
-            var thresholds: [Int64] = []
-            for (index, leg) in legs.enumerated() {
-                let threshold = maintenance[index] - creditShares[index].raw
-                venues[leg.venue].threshold[leg.account] = threshold
-                thresholds.append(threshold)
+            var granted: Int64 = 0
+            for leg in legs {
+                let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+                let maintenance = venues[venue].maintenance[account]
+                let share = leg == legs.upperBound - 1
+                    ? credit - granted : multiplyDivide(credit, maintenance, by: totalMaintenance, rounding: .down)
+                granted += share
+                venues[venue].threshold[account] = maintenance - share
             }
-            rebalance(legs, thresholds: thresholds)
+            rebalance(legs: legs)
         }
     }
 
     /// Requirement on the trader's net position per asset, at the strictest rules among the legs.
-    func nettedMaintenance(_ legs: [(venue: Int, account: Int)]) -> Amount {
+    func nettedMaintenance(legs: Range<Int>) -> Amount {
         var total = Amount.zero
-        for asset in config.assets.indices {
-            var net: Int64 = 0
-            var mark: Price?
-            var strictest: MarketRules?
-            for (venue, account) in legs {
-                let slot = venues[venue].slotOfAsset[asset]
-                guard slot >= 0, venues[venue].quantity[slot][account] != 0 else { continue }
-                net += venues[venue].quantity[slot][account]
-                mark = mark ?? venues[venue].markets[slot].mark
-                let rules = venues[venue].markets[slot].rules
-                if strictest == nil || rules.tiers[0].maintenance > strictest!.tiers[0].maintenance { strictest = rules }
+        for leg in legs {
+            let venue = Int(legVenue[leg])
+            for slot in venues[venue].markets.indices where venues[venue].quantity[slot][Int(legAccount[leg])] != 0 {
+                let asset = venues[venue].markets[slot].asset
+                // Count each asset once: at the first leg and slot that holds it.
+                let seenEarlier = (legs.lowerBound..<leg).contains { earlier in
+                    let slot = venues[Int(legVenue[earlier])].slotOfAsset[asset]
+                    return slot >= 0 && venues[Int(legVenue[earlier])].quantity[slot][Int(legAccount[earlier])] != 0
+                }
+                guard !seenEarlier else { continue }
+                var net: Int64 = 0
+                var strictest = venues[venue].markets[slot].rules
+                for other in legs {
+                    let otherVenue = Int(legVenue[other])
+                    let otherSlot = venues[otherVenue].slotOfAsset[asset]
+                    guard otherSlot >= 0 else { continue }
+                    let size = venues[otherVenue].quantity[otherSlot][Int(legAccount[other])]
+                    guard size != 0 else { continue }
+                    net += size
+                    let rules = venues[otherVenue].markets[otherSlot].rules
+                    if rules.tiers[0].maintenance > strictest.tiers[0].maintenance { strictest = rules }
+                }
+                guard net != 0 else { continue }
+                let mark = venues[venue].markets[slot].mark
+                total += strictest.maintenance(notional: Quantity(raw: net).magnitude.value(at: mark, rounding: .up))
             }
-            guard let mark, let strictest, net != 0 else { continue }
-            total += strictest.maintenance(notional: Quantity(raw: net).magnitude.value(at: mark, rounding: .up))
         }
         return total
     }
 
-    mutating func rebalance(_ legs: [(venue: Int, account: Int)], thresholds: [Int64]) {
-        let equities = legs.map { venues[$0.venue].equity[$0.account] }
-        var surplus = zip(equities, thresholds).map { max(0, $0 - $1) }
-        let shortfall = zip(equities, thresholds).map { max(0, $1 - $0) }
-        let needed = shortfall.reduce(0, +)
+    /// Moves collateral from legs above their threshold to legs below it (plus the cushion).
+    private mutating func rebalance(legs: Range<Int>) {
+        func state(_ leg: Int) -> (venue: Int, account: Int, surplus: Int64) {
+            let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+            return (venue, account, venues[venue].equity[account] - venues[venue].threshold[account])
+        }
+        var needed: Int64 = 0
+        var available: Int64 = 0
+        for leg in legs {
+            let surplus = state(leg).surplus
+            if surplus < 0 { needed -= surplus } else { available += surplus }
+        }
         guard needed > 0 else { return }
-        let cushionRoom = surplus.reduce(0, +) - needed
-        for (index, leg) in legs.enumerated() where shortfall[index] > 0 {
-            let cushion = min(Amount(raw: max(0, cushionRoom)).scaled(shortfall[index], over: needed, rounding: .down).raw,
-                              thresholds[index] / 4)
-            var want = shortfall[index] + cushion
-            for (source, from) in legs.enumerated() where want > 0 && surplus[source] > 0 {
-                let amount = min(want, surplus[source])
+        let cushionRoom = max(0, available - needed)
+        for leg in legs where state(leg).surplus < 0 {
+            let target = state(leg)
+            let shortfall = -target.surplus
+            let cushion = min(Amount(raw: cushionRoom).scaled(shortfall, over: needed, rounding: .down).raw,
+                              venues[target.venue].threshold[target.account] / 4)
+            var want = shortfall + cushion
+            for source in legs where want > 0 && state(source).surplus > 0 {
+                let from = state(source)
+                let amount = min(want, from.surplus)
                 transfer(Amount(raw: amount), from: .collateral(venue: from.venue, account: from.account),
-                         to: .collateral(venue: leg.venue, account: leg.account))
+                         to: .collateral(venue: target.venue, account: target.account))
                 venues[from.venue].equity[from.account] -= amount
-                venues[leg.venue].equity[leg.account] += amount
-                surplus[source] -= amount
+                venues[target.venue].equity[target.account] += amount
                 want -= amount
                 metrics.collateralMoves += 1
                 metrics.collateralMoved += Amount(raw: amount)

@@ -181,7 +181,7 @@ extension World {
         for trader in touched.lazy.map(Int.init) where !oneLegged[trader] {
             var net: Int64 = 0
             var largest: Int64 = 0
-            for leg in Int(legStart[trader])..<Int(legStart[trader + 1]) {
+            for leg in legRange(of: trader) {
                 let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
                 var size: Int64 = 0
                 for slot in venues[venue].markets.indices { size += venues[venue].quantity[slot][account] }

@@ -125,9 +125,12 @@ public struct World: Sendable {
     /// Number of traders (market makers included).
     public var traderCount: Int { traderKind.count }
 
+    /// Indices of a trader's legs in `legVenue` and `legAccount`.
+    func legRange(of trader: Int) -> Range<Int> { Int(legStart[trader])..<Int(legStart[trader + 1]) }
+
     /// The (venue, account) legs of a trader.
     func legs(of trader: Int) -> [(venue: Int, account: Int)] {
-        (Int(legStart[trader])..<Int(legStart[trader + 1])).map { (Int(legVenue[$0]), Int(legAccount[$0])) }
+        legRange(of: trader).map { (Int(legVenue[$0]), Int(legAccount[$0])) }
     }
 
     // MARK: - Setting up
