@@ -69,6 +69,13 @@ public func multiplyDivide(_ a: Int64, _ b: Int64, by divisor: Int64, rounding: 
 func multiplyDividePowerOfTen(_ a: Int64, _ b: Int64, twos: UInt64, fives: UInt64, rounding: RoundingRule) -> Int64 {
     let negative = (a < 0) != (b < 0)
     let (high, low) = a.magnitude.multipliedFullWidth(by: b.magnitude)
+    if high == 0 {
+        // The product fits in 64 bits (most maintenance computations): one division by a constant.
+        let divisor = fives << twos
+        let quotient = low / divisor
+        precondition(quotient <= UInt64(Int64.max), "fixed-point overflow")
+        return rounded(Int64(quotient), negative: negative, inexact: quotient &* divisor != low, rounding: rounding)
+    }
     let dropped = low & ((1 << twos) - 1)
     let shiftedLow = (low >> twos) | (high << (64 - twos))
     let shiftedHigh = high >> twos
@@ -79,15 +86,18 @@ func multiplyDividePowerOfTen(_ a: Int64, _ b: Int64, twos: UInt64, fives: UInt6
     let quotientLow = last / fives
     let magnitude = (quotientMiddle << 32) + quotientLow
     precondition(magnitude <= UInt64(Int64.max), "fixed-point overflow")
-    let inexact = dropped != 0 || last % fives != 0
-    var result = negative ? -Int64(magnitude) : Int64(magnitude)
-    if inexact {
-        switch rounding {
-        case .down: if negative { result -= 1 }
-        case .up: if !negative { result += 1 }
-        }
+    return rounded(Int64(magnitude), negative: negative, inexact: dropped != 0 || last % fives != 0, rounding: rounding)
+}
+
+/// Applies a sign and a rounding rule to a truncated magnitude.
+@inlinable @inline(__always)
+func rounded(_ magnitude: Int64, negative: Bool, inexact: Bool, rounding: RoundingRule) -> Int64 {
+    let truncated = negative ? -magnitude : magnitude
+    guard inexact else { return truncated }
+    switch rounding {
+    case .down: return negative ? truncated - 1 : truncated
+    case .up: return negative ? truncated : truncated + 1
     }
-    return result
 }
 
 /// Narrows an Int128 intermediate back to Int64; overflow is a bug (inputs are range-checked at the edges).

@@ -6,8 +6,14 @@ import Synchronization
 public enum Simulator {
     /// Runs one design and returns its outcome. `onStep` is called after every step (for progress).
     public static func run(_ scenario: Scenario, design: ClearingDesign, onStep: (@Sendable () -> Void)? = nil) -> DesignOutcome {
+        run(scenario, design: design, traders: population(scenario), onStep: onStep)
+    }
+
+    /// Runs one design on an already drawn population (see `population(_:)`).
+    static func run(_ scenario: Scenario, design: ClearingDesign, traders: [TraderSetup],
+                    onStep: (@Sendable () -> Void)?) -> DesignOutcome {
         var world = World(config: scenario.engineConfig(design: design))
-        setUp(&world, scenario: scenario)
+        setUp(&world, scenario: scenario, traders: traders)
         let prices = PriceModel(scenario: scenario)
         for step in 1...max(1, scenario.stepCount) {
             let time = Int64(step) * scenario.timeStepSeconds
@@ -17,17 +23,19 @@ public enum Simulator {
         return world.outcome()
     }
 
-    /// Builds a scenario's world before the clock starts: open the venues, add the traders, hand the
-    /// books' inventory to market makers, start clearing.
-    public static func setUp(_ world: inout World, scenario: Scenario) {
-        world.apply(.open(referencePrices: PriceModel(scenario: scenario).prices(at: 0)))
-        // Traders join grouped by asset (in drawing order within an asset), so that each market's
-        // positions sit together in every venue's account arrays: margining then streams memory.
+    /// The scenario's traders, grouped by asset (in drawing order within an asset), so that each
+    /// market's positions sit together in every venue's account arrays: margining then streams memory.
+    public static func population(_ scenario: Scenario) -> [TraderSetup] {
         var byAsset = Array(repeating: [TraderSetup](), count: scenario.assets.count)
         for trader in PopulationGenerator(scenario: scenario) { byAsset[trader.legs[0].asset].append(trader) }
-        for group in byAsset {
-            for trader in group { world.apply(.addTrader(trader)) }
-        }
+        return byAsset.flatMap { $0 }
+    }
+
+    /// Builds a scenario's world before the clock starts: open the venues, add the traders, hand the
+    /// books' inventory to market makers, start clearing.
+    public static func setUp(_ world: inout World, scenario: Scenario, traders: [TraderSetup]) {
+        world.apply(.open(referencePrices: PriceModel(scenario: scenario).prices(at: 0)))
+        for trader in traders { world.apply(.addTrader(trader)) }
         world.apply(.seedMakers(perVenue: scenario.population.marketMakersPerVenue, leverage: scenario.population.makerLeverage))
         world.apply(.startClearing)
     }
@@ -36,7 +44,10 @@ public enum Simulator {
     public static func run(_ scenario: Scenario, designs: [ClearingDesign], progress: ProgressBar? = nil) -> SimulationReport {
         let onStep: (@Sendable () -> Void)?
         if let progress { onStep = { progress.advance() } } else { onStep = nil }
-        let outcomes = parallelMap(designs) { design in run(scenario, design: design, onStep: onStep) }
+        let traders = population(scenario)
+        let outcomes = parallelMap(designs, costliestFirst: { $0.nets }) { design in
+            run(scenario, design: design, traders: traders, onStep: onStep)
+        }
         return SimulationReport(
             scenario: scenario.name, summary: scenario.summary, seed: scenario.seed, traders: scenario.population.traders,
             timeStepSeconds: scenario.timeStepSeconds, steps: scenario.stepCount,
@@ -44,12 +55,16 @@ public enum Simulator {
     }
 }
 
-/// Maps `items` on all cores; results keep the input order.
-func parallelMap<Item: Sendable, Result: Sendable>(_ items: [Item], _ transform: @Sendable (Item) -> Result) -> [Result] {
+/// Maps `items` on all cores; results keep the input order. Items for which `costliestFirst` is
+/// true start first, so long runs do not end up queued behind short ones.
+func parallelMap<Item: Sendable, Result: Sendable>(_ items: [Item], costliestFirst: (Item) -> Bool = { _ in false },
+                                                  _ transform: @Sendable (Item) -> Result) -> [Result] {
+    let order = items.indices.filter { costliestFirst(items[$0]) } + items.indices.filter { !costliestFirst(items[$0]) }
     let results = Mutex<[Result?]>(Array(repeating: nil, count: items.count))
-    DispatchQueue.concurrentPerform(iterations: items.count) { index in
+    DispatchQueue.concurrentPerform(iterations: items.count) { position in
+        let index = order[position]
         let result = transform(items[index])
         results.withLock { $0[index] = result }
     }
-    return results.withLock { $0.map { $0! } }
+    return results.withLock { $0.compactMap { $0 } }
 }
