@@ -29,6 +29,15 @@ let package = Package(
             name: "CrossclearStore",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The wire protocol between venue and clearing nodes: frames, messages, strict codecs.
+        .target(
+            name: "CrossclearWire",
+            dependencies: [
+                "CrossclearEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Node plumbing: the local certificate authority and mutually authenticated TLS.
         .target(
             name: "CrossclearNode",
@@ -55,6 +64,14 @@ let package = Package(
             dependencies: ["CrossclearEngine", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "CrossclearStoreTests", dependencies: ["CrossclearStore"]),
+        .testTarget(
+            name: "CrossclearWireTests",
+            dependencies: [
+                "CrossclearWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "CrossclearNodeTests",
             dependencies: [
