@@ -20,36 +20,26 @@ public func divide(_ numerator: Int128, by denominator: Int128, rounding: Roundi
     precondition(denominator != 0, "division by zero")
     // Fast path: most operands fit in 64 bits, where division is one machine instruction.
     if let n = Int64(exactly: numerator), let d = Int64(exactly: denominator), n != Int64.min {
-        return Int128(divide64(n, by: d, rounding: rounding))
+        return Int128(roundedQuotient(n, d, rounding: rounding))
     }
-    var quotient = numerator / denominator
-    let remainder = numerator % denominator
-    if remainder != 0 {
-        let exactIsNegative = (remainder < 0) != (denominator < 0)
-        switch rounding {
-        case .down: if exactIsNegative { quotient -= 1 }
-        case .up: if !exactIsNegative { quotient += 1 }
-        }
-    }
-    return quotient
+    return roundedQuotient(numerator, denominator, rounding: rounding)
 }
 
+/// Truncating division, then one step toward the rounding rule when the division was inexact.
 @inlinable @inline(__always)
-func divide64(_ numerator: Int64, by denominator: Int64, rounding: RoundingRule) -> Int64 {
-    var quotient = numerator / denominator
-    let remainder = numerator % denominator
-    if remainder != 0 {
-        let exactIsNegative = (remainder < 0) != (denominator < 0)
-        switch rounding {
-        case .down: if exactIsNegative { quotient -= 1 }
-        case .up: if !exactIsNegative { quotient += 1 }
-        }
+func roundedQuotient<Integer: FixedWidthInteger & SignedInteger>(_ numerator: Integer, _ denominator: Integer,
+                                                                 rounding: RoundingRule) -> Integer {
+    let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
+    guard remainder != 0 else { return quotient }
+    let exactIsNegative = (remainder < 0) != (denominator < 0)
+    switch rounding {
+    case .down: return exactIsNegative ? quotient - 1 : quotient
+    case .up: return exactIsNegative ? quotient : quotient + 1
     }
-    return quotient
 }
 
-/// `a * b / divisor` (divisor > 0) through a 128-bit product and one 128/64 hardware division: the
-/// hot path of margining. The result must fit in Int64 (overflow is a bug; inputs are range-checked).
+/// `a * b / divisor` (divisor > 0) through a 128-bit product and one 128/64 division, for any
+/// divisor (the power-of-ten divisors of the hot paths use `multiplyDividePowerOfTen`). The result must fit in Int64 (overflow is a bug; inputs are range-checked).
 @inlinable @inline(__always)
 public func multiplyDivide(_ a: Int64, _ b: Int64, by divisor: Int64, rounding: RoundingRule) -> Int64 {
     precondition(divisor > 0, "divisor must be positive")
