@@ -345,25 +345,3 @@ extension World {
         }
     }
 }
-
-/// Splits `total` over `weights` in proportion, but never more than `caps[i]` to one share: what a
-/// capped share cannot take is spread over the others. The result sums to `min(total, sum(caps))`.
-func allocateCapped(_ total: Int64, weights: [Int64], caps: [Int64]) -> [Int64] {
-    var shares = [Int64](repeating: 0, count: weights.count)
-    var open = Set(weights.indices.filter { caps[$0] > 0 })
-    var left = min(total, caps.reduce(0) { $0 + max(0, $1) })
-    while left > 0 && !open.isEmpty {
-        let members = open.sorted()
-        let split = allocate(Amount(raw: left), weights: members.map { max(0, weights[$0]) })
-        var overflow: Int64 = 0
-        for (member, share) in zip(members, split) {
-            let room = caps[member] - shares[member]
-            let take = min(room, share.raw)
-            shares[member] += take
-            overflow += share.raw - take
-            if shares[member] == caps[member] { open.remove(member) }
-        }
-        left = overflow
-    }
-    return shares
-}

@@ -209,32 +209,3 @@ extension World {
             openInterest: venues.reduce(Amount.zero) { $0 + $1.openInterestNotional }))
     }
 }
-
-/// Splits `total` over `weights` (non-negative) exactly: shares are proportional, rounded down, and
-/// the units left over go to the largest remainders (ties to the lowest index). Zero weights get zero;
-/// all-zero weights split evenly.
-func allocate(_ total: Amount, weights: [Int64]) -> [Amount] {
-    guard !weights.isEmpty else { return [] }
-    let weightSum = weights.reduce(Int128(0)) { $0 + Int128(max(0, $1)) }
-    if weightSum == 0 {
-        return allocate(total, weights: Array(repeating: 1, count: weights.count))
-    }
-    var shares = [Int64](repeating: 0, count: weights.count)
-    var remainders: [(remainder: Int128, index: Int)] = []
-    var assigned: Int64 = 0
-    for (index, weight) in weights.enumerated() {
-        let exact = Int128(total.raw) * Int128(max(0, weight))
-        shares[index] = Int64(exact / weightSum)
-        assigned += shares[index]
-        remainders.append((exact % weightSum, index))
-    }
-    remainders.sort { $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.index < $1.index }
-    var left = total.raw - assigned
-    var cursor = 0
-    while left > 0 {
-        shares[remainders[cursor % remainders.count].index] += 1
-        left -= 1
-        cursor += 1
-    }
-    return shares.map { Amount(raw: $0) }
-}
