@@ -115,4 +115,18 @@ struct MarginTests {
         let other = hyperliquid.add(leg(collateral: "100", size: "-100"))
         #expect(hyperliquid.size(of: other) == qty("-40"))
     }
+
+    @Test("every profile defines margin rules for every asset class, opening within maintenance")
+    func everyProfileCoversEveryClass() {
+        for kind in VenueProfileKind.allCases {
+            let profile = VenueProfile.of(kind)
+            #expect(profile.kind == kind)
+            for assetClass in AssetClass.allCases {
+                #expect(profile.rules[assetClass] != nil, "\(kind) \(assetClass)")
+                let rules = profile.rules(for: assetClass)
+                let notional = Amount(whole: 1_000_000)
+                #expect(rules.initialMargin(notional: notional) > rules.maintenance(notional: notional), "\(kind) \(assetClass)")
+            }
+        }
+    }
 }

@@ -208,8 +208,6 @@ struct RandomWorld: CustomStringConvertible {
         if families.contains(.hedgers) {
             for trader in world.traderKind.indices where world.traderKind[trader] == .hedger {
                 // A hedger that turns one-legged by the engine's definition during an event is counted.
-                // (Not "whenever one-legged": legs clamped to different venues' leverage caps can start
-                // out unequal enough, and nothing has closed a leg then.)
                 if isOneLegged(world, trader) && !isOneLegged(before, trader) {
                     require(world.oneLegged[trader], "hedger \(trader) turned one-legged (\(legSizes(before, trader)) -> \(legSizes(world, trader))) but is not counted")
                 }
@@ -226,16 +224,14 @@ struct RandomWorld: CustomStringConvertible {
         return problems
     }
 
-    /// The engine's definition: the net of the legs is more than half of the larger leg.
+    /// The engine's definition, restated: the hedge ratio (smaller leg / larger leg) is below half of
+    /// the ratio the hedger started with.
     static func isOneLegged(_ world: World, _ trader: Int) -> Bool {
-        var net: Int64 = 0
-        var largest: Int64 = 0
-        for (venue, account) in world.legs(of: trader) {
-            let size = world.venues[venue].markets.indices.reduce(Int64(0)) { $0 + world.venues[venue].quantity[$1][account] }
-            net += size
-            largest = max(largest, abs(size))
+        let sizes = world.legs(of: trader).map { venue, account in
+            abs(world.venues[venue].markets.indices.reduce(Int64(0)) { $0 + world.venues[venue].quantity[$1][account] })
         }
-        return largest > 0 && 2 * abs(net) > largest
+        guard let small = sizes.min(), let large = sizes.max(), large > 0, world.hedgeSmallLeg[trader] > 0 else { return false }
+        return 2 * Int128(small) * Int128(world.hedgeLargeLeg[trader]) < Int128(world.hedgeSmallLeg[trader]) * Int128(large)
     }
 
     static func legSizes(_ world: World, _ trader: Int) -> [String] {

@@ -100,8 +100,8 @@ public struct OutcomeMetrics: Sendable, Hashable, Codable {
     // Hedgers.
     /// Traders who started delta-neutral across two venues.
     public var hedgers: Int = 0
-    /// Hedgers who at some point had one leg closed (liquidated, taken over or ADL'd) while the other
-    /// stayed open.
+    /// Hedgers whose hedge ratio (smaller leg / larger leg) fell below half of its starting value at
+    /// some point: a leg closed or cut (liquidated, taken over or ADL'd) while the other stayed open.
     public var hedgersOneLegged: Int = 0
 
     public var openInterest: [VenueOpenInterest] = []

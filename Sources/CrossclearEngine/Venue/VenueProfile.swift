@@ -121,9 +121,10 @@ public struct VenueProfile: Sendable, Hashable {
     /// The venue's own ADL rule.
     public let adlPolicy: ADLPolicy
 
-    /// The margin rules of an asset class on this venue.
+    /// The margin rules of an asset class on this venue (every profile defines all four classes).
     public func rules(for assetClass: AssetClass) -> MarketRules {
-        rules[assetClass] ?? rules[.alt]!
+        guard let found = rules[assetClass] else { preconditionFailure("profile \(kind) has no rules for \(assetClass)") }
+        return found
     }
 
     /// The profile of a venue kind.

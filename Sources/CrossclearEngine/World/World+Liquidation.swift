@@ -2,9 +2,12 @@
 // defaulter's margin -> the venue's own layer (vault or fund, per profile and design) -> the mutual
 // pool as buyer of last resort -> capped venue assessments -> ADL.
 
-/// A layer of the waterfall, in the order they are used.
+/// Where an account enters the waterfall (after it, only ADL is left).
 enum WaterfallLayer: Int, Comparable {
-    case ownLayer, pool, adl
+    /// The venue's own vault or fund (traders' accounts start here).
+    case ownLayer
+    /// The mutual pool (the venue's own layer itself starts here).
+    case pool
     static func < (lhs: WaterfallLayer, rhs: WaterfallLayer) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 

@@ -104,7 +104,10 @@ extension World {
         guard poolEquity.isNegative else { return }
         // The pool itself is bankrupt: spread its cash over its venue accounts and deleverage them.
         let holders = venues.indices.filter { venues[$0].hasPositions(Venue.poolAccount) }
-        guard !holders.isEmpty else { return }
+        guard !holders.isEmpty else {
+            writeOffPoolDeficit()
+            return
+        }
         let cash = Amount(raw: poolCash)
         let shares = allocate(cash.magnitude, weights: holders.map { venues[$0].grossNotional(Venue.poolAccount).raw })
         for (holder, share) in zip(holders, shares) {
@@ -114,6 +117,25 @@ extension World {
                 transfer(share, from: .pool, to: .collateral(venue: holder, account: Venue.poolAccount))
             }
             requests.append(ADLRequest(venue: holder, account: Venue.poolAccount))
+        }
+    }
+
+    /// A pool with no inventory left and negative equity (nothing to deleverage, no assessment
+    /// capacity): the deficit is bad debt, written off against the venues whose pool accounts lost it.
+    private mutating func writeOffPoolDeficit() {
+        for venue in venues.indices {
+            let loss = -balance(.collateral(venue: venue, account: Venue.poolAccount))
+            guard loss.isPositive else { continue }
+            let written = Amount.min(loss, -poolEquity)
+            guard written.isPositive else { return }
+            transfer(written, from: .lossAllocation(venue: venue), to: .collateral(venue: venue, account: Venue.poolAccount))
+            metrics.badDebt += written
+        }
+        if poolEquity.isNegative {
+            // What is left sits in the pool's own cash (negative): charge it to the first venue.
+            let written = -poolEquity
+            transfer(written, from: .lossAllocation(venue: 0), to: .pool)
+            metrics.badDebt += written
         }
     }
 
@@ -162,33 +184,48 @@ extension World {
         }
     }
 
+    /// Unwinds `size` of a vault's or the pool's inventory, within the slippage limit and never
+    /// paying more slippage (against the mark) than the layer's equity: the slice halves until it fits.
     mutating func unwind(venue: Int, slot: Int, account: Int, size: Quantity) {
-        let oracle = venues[venue].markets[slot].oracle
+        let market = venues[venue].markets[slot]
         let slippage = Ratio(raw: config.clearing.unwindMaxSlippageBasisPoints * World.basisPoint)
         let limit = size.isNegative
-            ? oracle.scaled(by: Ratio(raw: Ratio.unit - slippage.raw), rounding: .up)
-            : oracle.scaled(by: Ratio(raw: Ratio.unit + slippage.raw), rounding: .down)
-        walkBook(venue: venue, slot: slot, account: account, size: size, limit: limit)
+            ? market.oracle.scaled(by: Ratio(raw: Ratio.unit - slippage.raw), rounding: .up)
+            : market.oracle.scaled(by: Ratio(raw: Ratio.unit + slippage.raw), rounding: .down)
+        let budget = Amount.max(.zero, account == Venue.poolAccount ? poolEquity : venues[venue].equityNow(account))
+        var slice = size
+        while slice.raw != 0 {
+            let walk = planWalk(venue: venue, slot: slot, size: slice, limit: limit)
+            let cost = walk.size.magnitude.value(at: Price(raw: abs(market.mark.raw - walk.averagePrice.raw)), rounding: .up)
+            let adverse = slice.isNegative ? walk.averagePrice < market.mark : walk.averagePrice > market.mark
+            if !adverse || cost <= budget { break }
+            slice = Quantity(raw: slice.raw / 2)
+        }
+        guard slice.raw != 0 else { return }
+        walkBook(venue: venue, slot: slot, account: account, size: slice, limit: limit)
     }
 
     // MARK: - Hedgers and samples
 
-    /// A hedger is one-legged once the net of their two legs exceeds half of the larger leg. Only
-    /// hedgers whose positions changed this step are looked at.
+    /// A hedger is one-legged once its hedge ratio (smaller leg / larger leg) has fallen below half of
+    /// what it was when the hedger joined: for an even hedge, once the net exceeds half of the larger
+    /// leg. Cutting both legs in proportion keeps the ratio; losing either leg breaks it. Only hedgers
+    /// whose positions changed this step are looked at.
     mutating func trackHedgers() {
         let touched = touchedHedgers
         touchedHedgers.removeAll(keepingCapacity: true)
-        for trader in touched.lazy.map(Int.init) where !oneLegged[trader] {
-            var net: Int64 = 0
-            var largest: Int64 = 0
+        for trader in touched.lazy.map(Int.init) where !oneLegged[trader] && hedgeSmallLeg[trader] > 0 {
+            var small = Int64.max
+            var large: Int64 = 0
             for leg in legRange(of: trader) {
-                let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
-                var size: Int64 = 0
-                for slot in venues[venue].markets.indices { size += venues[venue].quantity[slot][account] }
-                net += size
-                largest = max(largest, abs(size))
+                let size = hedgedSize(leg: leg)
+                small = min(small, size)
+                large = max(large, size)
             }
-            if largest > 0 && 2 * abs(net) > largest { oneLegged[trader] = true }
+            // small / large < (initial small / initial large) / 2, without division.
+            if large > 0 && 2 * Int128(small) * Int128(hedgeLargeLeg[trader]) < Int128(hedgeSmallLeg[trader]) * Int128(large) {
+                oneLegged[trader] = true
+            }
         }
     }
 

@@ -89,6 +89,9 @@ public struct World: Sendable {
     var oneLegged: [Bool] = []
     /// Hedgers whose positions changed this step (only they can have become one-legged).
     var touchedHedgers: [Int32] = []
+    /// Per trader: the smaller and larger leg of a hedger when it joined (Quantity raw; zero for others).
+    var hedgeSmallLeg: [Int64] = []
+    var hedgeLargeLeg: [Int64] = []
 
     // MARK: - Metrics
 
@@ -175,9 +178,20 @@ public struct World: Sendable {
             }
         }
         legStart.append(Int32(legVenue.count))
+        let sizes = legRange(of: Int(trader)).map { hedgedSize(leg: $0) }
+        hedgeSmallLeg.append(setup.kind == .hedger ? sizes.min() ?? 0 : 0)
+        hedgeLargeLeg.append(setup.kind == .hedger ? sizes.max() ?? 0 : 0)
     }
 
-    mutating func seedMakers(perVenue: Int, leverage: Int64) {
+    /// Size of a leg (Quantity raw, magnitude), summed over the leg's markets.
+    func hedgedSize(leg: Int) -> Int64 {
+        let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+        var size: Int64 = 0
+        for slot in venues[venue].markets.indices { size += venues[venue].quantity[slot][account] }
+        return abs(size)
+    }
+
+        mutating func seedMakers(perVenue: Int, leverage: Int64) {
         guard perVenue > 0 else { return }
         for venue in venues.indices {
             let makers = (0..<perVenue).map { _ in
@@ -185,6 +199,8 @@ public struct World: Sendable {
                 traderKind.append(.maker)
                 adlHit.append(false)
                 oneLegged.append(false)
+                hedgeSmallLeg.append(0)
+                hedgeLargeLeg.append(0)
                 let account = venues[venue].addAccount(owner: trader)
                 legVenue.append(Int32(venue))
                 legAccount.append(Int32(account))
