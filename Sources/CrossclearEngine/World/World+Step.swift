@@ -4,6 +4,8 @@
 extension World {
     /// Loss-layer checks and ADL rounds per step, at most (the second round only ever sees rounding dust).
     static let maximumADLRounds = 4
+    /// How often an unwind slice may halve to fit the layer's slippage budget before it waits a step.
+    static let unwindHalvings = 8
 
     mutating func step(timeSeconds: Int64, referencePrices: [Price]) {
         precondition(referencePrices.count == config.assets.count, "one reference price per asset")
@@ -185,7 +187,8 @@ extension World {
     }
 
     /// Unwinds `size` of a vault's or the pool's inventory, within the slippage limit and never
-    /// paying more slippage (against the mark) than the layer's equity: the slice halves until it fits.
+    /// paying more slippage (against the mark) than the layer's equity: the slice halves until it fits
+    /// (at most `unwindHalvings` times; otherwise the layer waits for the next step).
     mutating func unwind(venue: Int, slot: Int, account: Int, size: Quantity) {
         let market = venues[venue].markets[slot]
         let slippage = Ratio(raw: config.clearing.unwindMaxSlippageBasisPoints * World.basisPoint)
@@ -194,15 +197,18 @@ extension World {
             : market.oracle.scaled(by: Ratio(raw: Ratio.unit + slippage.raw), rounding: .down)
         let budget = Amount.max(.zero, account == Venue.poolAccount ? poolEquity : venues[venue].equityNow(account))
         var slice = size
-        while slice.raw != 0 {
+        for _ in 0..<World.unwindHalvings {
             let walk = planWalk(venue: venue, slot: slot, size: slice, limit: limit)
             let cost = walk.size.magnitude.value(at: Price(raw: abs(market.mark.raw - walk.averagePrice.raw)), rounding: .up)
             let adverse = slice.isNegative ? walk.averagePrice < market.mark : walk.averagePrice > market.mark
-            if !adverse || cost <= budget { break }
+            if !adverse || cost <= budget {
+                walkBook(venue: venue, slot: slot, account: account, size: slice, limit: limit)
+                return
+            }
+            // Slippage grows with the square of the size: halving the slice quarters its cost.
             slice = Quantity(raw: slice.raw / 2)
+            guard slice.raw != 0, budget.isPositive else { return }
         }
-        guard slice.raw != 0 else { return }
-        walkBook(venue: venue, slot: slot, account: account, size: slice, limit: limit)
     }
 
     // MARK: - Hedgers and samples
