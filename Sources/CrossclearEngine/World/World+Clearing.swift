@@ -13,9 +13,8 @@ extension World {
     /// a quarter of it, when the surplus allows), as ledger entries on both venues. Runs for every
     /// credited trader every step, so it allocates nothing.
     mutating func applyNetting() {
-        for trader in traderKind.indices {
+        for trader in multiVenueTraders.lazy.map(Int.init) {
             let legs = legRange(of: trader)
-            guard legs.count >= 2 else { continue }
             var totalMaintenance: Int64 = 0
             var totalEquity: Int64 = 0
             var underMaintenance = false

@@ -89,6 +89,8 @@ public struct World: Sendable {
     var oneLegged: [Bool] = []
     /// Hedgers whose positions changed this step (only they can have become one-legged).
     var touchedHedgers: [Int32] = []
+    /// Traders with accounts on several venues (the only ones netting can credit), in joining order.
+    var multiVenueTraders: [Int32] = []
     /// Per trader: the smaller and larger leg of a hedger when it joined (Quantity raw; zero for others).
     var hedgeSmallLeg: [Int64] = []
     var hedgeLargeLeg: [Int64] = []
@@ -178,6 +180,7 @@ public struct World: Sendable {
             }
         }
         legStart.append(Int32(legVenue.count))
+        if setup.legs.count >= 2 { multiVenueTraders.append(trader) }
         let sizes = legRange(of: Int(trader)).map { hedgedSize(leg: $0) }
         hedgeSmallLeg.append(setup.kind == .hedger ? sizes.min() ?? 0 : 0)
         hedgeLargeLeg.append(setup.kind == .hedger ? sizes.max() ?? 0 : 0)
