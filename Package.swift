@@ -38,10 +38,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Node plumbing: the local certificate authority and mutually authenticated TLS.
+        // Node plumbing: cluster files, the local certificate authority and mutually authenticated TLS.
         .target(
             name: "CrossclearNode",
             dependencies: [
+                "CrossclearSimulation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -56,6 +57,7 @@ let package = Package(
             name: "crossclear",
             dependencies: [
                 "CrossclearSimulation",
+                "CrossclearNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,4 +1,4 @@
-/// Why a scenario could not be loaded: which file, which line, which field, and what is wrong.
+/// Why a scenario (or cluster) file could not be loaded: which file, which line, which field, and what is wrong.
 ///
 /// Its description reads like a compiler diagnostic:
 /// `oct10.toml:12: venue[1].profile: unknown profile "cexx" (expected one of: hyperliquid, cex, dydx, drift, lighter)`.
