@@ -111,9 +111,7 @@ enum MessageReader {
                 r.item = index
                 let at = r.position
                 let id = try r.readPosition("InstructionAck.id", .positive)
-                if let previous = ids.last, id <= previous {
-                    throw .notAscending(r.location("InstructionAck.id", at: at), previous: Int128(previous), value: Int128(id))
-                }
+                try requireAscending(id, after: ids.last, at: r.location("InstructionAck.id", at: at))
                 ids.append(id)
             }
             return .instructionAck(InstructionAck(ids: ids))
@@ -138,10 +136,7 @@ enum MessageReader {
                 r.item = index
                 let at = r.position
                 let instruction = try readInstruction(&r)
-                if let previous = instructions.last?.id, instruction.id <= previous {
-                    throw .notAscending(
-                        r.location("Instruction.id", at: at), previous: Int128(previous), value: Int128(instruction.id))
-                }
+                try requireAscending(instruction.id, after: instructions.last?.id, at: r.location("Instruction.id", at: at))
                 instructions.append(instruction)
             }
             return .instructionBatch(InstructionBatch(instructions: instructions))
@@ -201,9 +196,7 @@ enum MessageReader {
             for _ in 0..<count {
                 let at = r.position
                 let asset = try r.readUInt16("MarkState.asset")
-                if let previous = marks.last?.asset, asset <= previous {
-                    throw .notAscending(r.location("MarkState.asset", at: at), previous: Int128(previous), value: Int128(asset))
-                }
+                try requireAscending(asset, after: marks.last?.asset, at: r.location("MarkState.asset", at: at))
                 let oracle = try r.readInt64("MarkState.oracle", .positive)
                 let mark = try r.readInt64("MarkState.mark", .positive)
                 marks.append(MarkState(asset: asset, oracle: Price(raw: oracle), mark: Price(raw: mark)))
@@ -230,9 +223,7 @@ enum MessageReader {
         for _ in 0..<count {
             let at = r.position
             let asset = try r.readUInt16("PositionState.asset")
-            if let previous = positions.last?.asset, asset <= previous {
-                throw .notAscending(r.location("PositionState.asset", at: at), previous: Int128(previous), value: Int128(asset))
-            }
+            try requireAscending(asset, after: positions.last?.asset, at: r.location("PositionState.asset", at: at))
             let quantity = try r.readInt64("PositionState.quantity", .nonZero)
             let basis = try r.readInt64("PositionState.basis", .signed)
             positions.append(PositionState(asset: asset, quantity: Quantity(raw: quantity), basis: Amount(raw: basis)))
@@ -282,9 +273,7 @@ enum MessageReader {
             for _ in 0..<count {
                 let at = r.position
                 let asset = try r.readUInt16("BackstopLeg.asset")
-                if let previous = legs.last?.asset, asset <= previous {
-                    throw .notAscending(r.location("BackstopLeg.asset", at: at), previous: Int128(previous), value: Int128(asset))
-                }
+                try requireAscending(asset, after: legs.last?.asset, at: r.location("BackstopLeg.asset", at: at))
                 let quantity = try r.readInt64("BackstopLeg.quantity", .nonZero)
                 let price = try r.readInt64("BackstopLeg.price", .positive)
                 legs.append(BackstopLeg(asset: asset, quantity: Quantity(raw: quantity), price: Price(raw: price)))

@@ -253,14 +253,10 @@ enum MessageWriter {
             }
         case .instructionAck(let ack):
             try w.count(ack.ids.count, CountRule.batch, "InstructionAck.count")
-            var previous: UInt64 = 0
             for (index, id) in ack.ids.enumerated() {
                 w.item = index
-                if index > 0 && id <= previous {
-                    throw .notAscending(w.location("InstructionAck.id"), previous: Int128(previous), value: Int128(id))
-                }
+                try requireAscending(id, after: index > 0 ? ack.ids[index - 1] : nil, at: w.location("InstructionAck.id"))
                 try w.position(id, .positive, "InstructionAck.id")
-                previous = id
             }
         case .welcome(let welcome):
             try w.version(welcome.protocolVersion)
@@ -276,15 +272,10 @@ enum MessageWriter {
             try w.position(ack.upTo, .any, "Ack.upTo")
         case .instructionBatch(let batch):
             try w.count(batch.instructions.count, CountRule.batch, "InstructionBatch.count")
-            var previous: UInt64 = 0
             for (index, instruction) in batch.instructions.enumerated() {
                 w.item = index
-                if index > 0 && instruction.id <= previous {
-                    throw .notAscending(
-                        w.location("Instruction.id"), previous: Int128(previous), value: Int128(instruction.id))
-                }
+                try requireAscending(instruction.id, after: index > 0 ? batch.instructions[index - 1].id : nil, at: w.location("Instruction.id"))
                 try writeInstruction(instruction, &w)
-                previous = instruction.id
             }
         case .resyncRequest(let request):
             try w.position(request.fromSequence, .any, "ResyncRequest.fromSequence")
@@ -323,16 +314,12 @@ enum MessageWriter {
             try writePositions(state.positions, CountRule.accountPositions, "AccountState.positions", &w)
         case .marks(let marks):
             try w.count(marks.count, CountRule.marks, "MarkState.count")
-            var previous: UInt16 = 0
             for index in marks.indices {
                 let mark = marks[index]
-                if index > 0 && mark.asset <= previous {
-                    throw .notAscending(w.location("MarkState.asset"), previous: Int128(previous), value: Int128(mark.asset))
-                }
+                try requireAscending(mark.asset, after: index > 0 ? marks[index - 1].asset : nil, at: w.location("MarkState.asset"))
                 w.u16(mark.asset)
                 try w.int64(mark.oracle.raw, .positive, "MarkState.oracle")
                 try w.int64(mark.mark.raw, .positive, "MarkState.mark")
-                previous = mark.asset
             }
         case .backstopRequest(let request):
             w.u32(request.account)
@@ -347,17 +334,12 @@ enum MessageWriter {
         _ positions: [PositionState], _ allowed: ClosedRange<Int>, _ field: StaticString, _ w: inout RawWriter
     ) throws(WireError) {
         try w.count(positions.count, allowed, field)
-        var previous: UInt16 = 0
         for index in positions.indices {
             let position = positions[index]
-            if index > 0 && position.asset <= previous {
-                throw .notAscending(
-                    w.location("PositionState.asset"), previous: Int128(previous), value: Int128(position.asset))
-            }
+            try requireAscending(position.asset, after: index > 0 ? positions[index - 1].asset : nil, at: w.location("PositionState.asset"))
             w.u16(position.asset)
             try w.int64(position.quantity.raw, .nonZero, "PositionState.quantity")
             try w.int64(position.basis.raw, .signed, "PositionState.basis")
-            previous = position.asset
         }
     }
 
@@ -384,16 +366,12 @@ enum MessageWriter {
             try w.position(fill.requestEpoch, .any, "BackstopFill.requestEpoch")
             try w.position(fill.requestSequence, .positive, "BackstopFill.requestSequence")
             try w.count(fill.legs.count, CountRule.offeredPositions, "BackstopFill.legs")
-            var previous: UInt16 = 0
             for index in fill.legs.indices {
                 let leg = fill.legs[index]
-                if index > 0 && leg.asset <= previous {
-                    throw .notAscending(w.location("BackstopLeg.asset"), previous: Int128(previous), value: Int128(leg.asset))
-                }
+                try requireAscending(leg.asset, after: index > 0 ? fill.legs[index - 1].asset : nil, at: w.location("BackstopLeg.asset"))
                 w.u16(leg.asset)
                 try w.int64(leg.quantity.raw, .nonZero, "BackstopLeg.quantity")
                 try w.int64(leg.price.raw, .positive, "BackstopLeg.price")
-                previous = leg.asset
             }
             try w.int64(fill.cash.raw, .signed, "BackstopFill.cash")
         case .adl(let adl):

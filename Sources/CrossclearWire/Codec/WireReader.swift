@@ -30,37 +30,24 @@ struct WireReader {
         }
     }
 
+    /// A big-endian unsigned integer of the type's width.
     @inline(__always)
-    mutating func readUInt8(_ field: StaticString) throws(WireError) -> UInt8 {
-        try need(1, field)
-        let value = raw[position]
-        position += 1
+    mutating func read<Integer: FixedWidthInteger & UnsignedInteger>(_: Integer.Type, _ field: StaticString) throws(WireError) -> Integer {
+        let width = MemoryLayout<Integer>.size
+        try need(width, field)
+        let value = Integer(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: Integer.self))
+        position += width
         return value
     }
 
     @inline(__always)
-    mutating func readUInt16(_ field: StaticString) throws(WireError) -> UInt16 {
-        try need(2, field)
-        let value = UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self))
-        position += 2
-        return value
-    }
-
+    mutating func readUInt8(_ field: StaticString) throws(WireError) -> UInt8 { try read(UInt8.self, field) }
     @inline(__always)
-    mutating func readUInt32(_ field: StaticString) throws(WireError) -> UInt32 {
-        try need(4, field)
-        let value = UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self))
-        position += 4
-        return value
-    }
-
+    mutating func readUInt16(_ field: StaticString) throws(WireError) -> UInt16 { try read(UInt16.self, field) }
     @inline(__always)
-    mutating func readUInt64(_ field: StaticString) throws(WireError) -> UInt64 {
-        try need(8, field)
-        let value = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt64.self))
-        position += 8
-        return value
-    }
+    mutating func readUInt32(_ field: StaticString) throws(WireError) -> UInt32 { try read(UInt32.self, field) }
+    @inline(__always)
+    mutating func readUInt64(_ field: StaticString) throws(WireError) -> UInt64 { try read(UInt64.self, field) }
 
     /// A signed raw money, price or size value within `rule`.
     @inline(__always)

@@ -116,3 +116,12 @@ public enum WireError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// Throws `notAscending` unless `value` is above `previous` (nil: `value` is the first element).
+/// Lists of assets and instruction ids are strictly ascending, so each has exactly one encoding.
+@inline(__always)
+func requireAscending<Key: BinaryInteger>(_ value: Key, after previous: Key?, at location: @autoclosure () -> WireLocation) throws(WireError) {
+    if let previous, value <= previous {
+        throw .notAscending(location(), previous: Int128(previous), value: Int128(value))
+    }
+}
