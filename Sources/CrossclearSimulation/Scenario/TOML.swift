@@ -364,10 +364,10 @@ struct TOMLParser {
             switch current {
             case "\""?:
                 if peek(1) == "\"", peek(2) == "\"" { throw fail("a key cannot be a multi-line string") }
-                name = try parseBasicString()
+                name = try parseString(quote: "\"", escapes: true)
             case "'"?:
                 if peek(1) == "'", peek(2) == "'" { throw fail("a key cannot be a multi-line string") }
-                name = try parseLiteralString()
+                name = try parseString(quote: "'", escapes: false)
             case let scalar? where isBareKeyScalar(scalar):
                 var text = String.UnicodeScalarView()
                 while let next = current, isBareKeyScalar(next) {
@@ -520,10 +520,12 @@ struct TOMLParser {
         case nil:
             throw fail("expected a value, found end of file")
         case "\""?:
-            let text = peek(1) == "\"" && peek(2) == "\"" ? try parseMultilineBasicString() : try parseBasicString()
+            let text = peek(1) == "\"" && peek(2) == "\""
+                ? try parseMultilineString(quote: "\"", escapes: true) : try parseString(quote: "\"", escapes: true)
             return TOMLValue(.string(text), line: startLine)
         case "'"?:
-            let text = peek(1) == "'" && peek(2) == "'" ? try parseMultilineLiteralString() : try parseLiteralString()
+            let text = peek(1) == "'" && peek(2) == "'"
+                ? try parseMultilineString(quote: "'", escapes: false) : try parseString(quote: "'", escapes: false)
             return TOMLValue(.string(text), line: startLine)
         case "["?:
             return try parseArray()
@@ -601,50 +603,49 @@ struct TOMLParser {
 
     // MARK: Strings
 
-    /// `"..."` on one line, with escapes.
-    private mutating func parseBasicString() throws(TOMLError) -> String {
+    /// `"..."` (basic, with escapes) or `'...'` (literal, without) on one line.
+    private mutating func parseString(quote: Unicode.Scalar, escapes: Bool) throws(TOMLError) -> String {
         let startLine = line
         advance()
         var text = String.UnicodeScalarView()
         while true {
-            guard let scalar = current else { throw fail("unterminated string: missing closing \"", line: startLine) }
+            guard let scalar = current else { throw fail("unterminated string: missing closing \(quote)", line: startLine) }
             switch scalar {
-            case "\"":
+            case quote:
                 advance()
                 return String(text)
             case "\n", "\r":
-                throw fail("unterminated string: a \"...\" string must end on its line (use \"\"\" for several lines)")
-            case "\\":
+                throw fail("unterminated string: a \(quote)...\(quote) string must end on its line (use \(quote)\(quote)\(quote) for several lines)")
+            case "\\" where escapes:
                 advance()
                 try parseEscape(into: &text)
             default:
-                guard !isForbiddenControl(scalar) else {
-                    throw fail("control character \(codePoint(scalar)) is not allowed in a string (use an escape)")
-                }
-                text.append(scalar)
-                advance()
+                try appendPlain(scalar, to: &text, escapes: escapes)
             }
         }
     }
 
-    /// `"""..."""`: a newline right after the opening quotes is dropped; a backslash at the end of a
-    /// line removes the newline and the leading whitespace of the next lines.
-    private mutating func parseMultilineBasicString() throws(TOMLError) -> String {
+    /// `"""..."""` (with escapes) or `'''...'''` (without): a newline right after the opening quotes
+    /// is dropped; in a basic string a backslash at the end of a line removes the newline and the
+    /// leading whitespace of the next lines.
+    private mutating func parseMultilineString(quote: Unicode.Scalar, escapes: Bool) throws(TOMLError) -> String {
         let startLine = line
         advance(3)
         skipNewlineAfterOpeningQuotes()
         var text = String.UnicodeScalarView()
         while true {
-            guard let scalar = current else { throw fail("unterminated string: missing closing \"\"\"", line: startLine) }
-            if scalar == "\"", peek(1) == "\"", peek(2) == "\"" {
+            guard let scalar = current else {
+                throw fail("unterminated string: missing closing \(quote)\(quote)\(quote)", line: startLine)
+            }
+            if scalar == quote, peek(1) == quote, peek(2) == quote {
                 var quotes = 3
-                while quotes < 5, peek(quotes) == "\"" { quotes += 1 }
-                for _ in 3..<quotes { text.append("\"") }
+                while quotes < 5, peek(quotes) == quote { quotes += 1 }
+                for _ in 3..<quotes { text.append(quote) }
                 advance(quotes)
                 return String(text)
             }
             switch scalar {
-            case "\\":
+            case "\\" where escapes:
                 var lookahead = 1
                 while peek(lookahead) == " " || peek(lookahead) == "\t" { lookahead += 1 }
                 if peek(lookahead) == "\n" || (peek(lookahead) == "\r" && peek(lookahead + 1) == "\n") {
@@ -661,66 +662,7 @@ struct TOMLParser {
                 text.append("\n")
                 advance()
             default:
-                guard !isForbiddenControl(scalar) else {
-                    throw fail("control character \(codePoint(scalar)) is not allowed in a string (use an escape)")
-                }
-                text.append(scalar)
-                advance()
-            }
-        }
-    }
-
-    /// `'...'` on one line, no escapes.
-    private mutating func parseLiteralString() throws(TOMLError) -> String {
-        let startLine = line
-        advance()
-        var text = String.UnicodeScalarView()
-        while true {
-            guard let scalar = current else { throw fail("unterminated string: missing closing '", line: startLine) }
-            switch scalar {
-            case "'":
-                advance()
-                return String(text)
-            case "\n", "\r":
-                throw fail("unterminated string: a '...' string must end on its line (use ''' for several lines)")
-            default:
-                guard !isForbiddenControl(scalar) else {
-                    throw fail("control character \(codePoint(scalar)) is not allowed in a string")
-                }
-                text.append(scalar)
-                advance()
-            }
-        }
-    }
-
-    /// `'''...'''`, no escapes.
-    private mutating func parseMultilineLiteralString() throws(TOMLError) -> String {
-        let startLine = line
-        advance(3)
-        skipNewlineAfterOpeningQuotes()
-        var text = String.UnicodeScalarView()
-        while true {
-            guard let scalar = current else { throw fail("unterminated string: missing closing '''", line: startLine) }
-            if scalar == "'", peek(1) == "'", peek(2) == "'" {
-                var quotes = 3
-                while quotes < 5, peek(quotes) == "'" { quotes += 1 }
-                for _ in 3..<quotes { text.append("'") }
-                advance(quotes)
-                return String(text)
-            }
-            switch scalar {
-            case "\r":
-                guard peek(1) == "\n" else { throw fail("a carriage return must be followed by a line feed") }
-                advance()
-            case "\n":
-                text.append("\n")
-                advance()
-            default:
-                guard !isForbiddenControl(scalar) else {
-                    throw fail("control character \(codePoint(scalar)) is not allowed in a string")
-                }
-                text.append(scalar)
-                advance()
+                try appendPlain(scalar, to: &text, escapes: escapes)
             }
         }
     }
@@ -731,6 +673,15 @@ struct TOMLParser {
         } else if current == "\r", peek(1) == "\n" {
             advance(2)
         }
+    }
+
+    /// Appends one ordinary character of a string, refusing control characters.
+    private mutating func appendPlain(_ scalar: Unicode.Scalar, to text: inout String.UnicodeScalarView, escapes: Bool) throws(TOMLError) {
+        guard !isForbiddenControl(scalar) else {
+            throw fail("control character \(codePoint(scalar)) is not allowed in a string\(escapes ? " (use an escape)" : "")")
+        }
+        text.append(scalar)
+        advance()
     }
 
     /// The character after a backslash (already consumed).
