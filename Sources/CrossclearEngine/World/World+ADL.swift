@@ -230,7 +230,8 @@ extension World {
         var netSize: Int64 = 0
         var netPnL: Int64 = 0
         var totalEquity: Int64 = 0
-        for (venue, account) in legs(of: trader) {
+        for index in legRange(of: trader) {
+            let (venue, account) = leg(index)
             totalEquity += venues[venue].equity[account]
             let slot = venues[venue].slotOfAsset[asset]
             guard slot >= 0 else { continue }
@@ -310,7 +311,9 @@ extension World {
     /// offsetting legs on other venues are closed in the same proportion (the pool takes them at
     /// mark), so the hedge keeps its ratio and is never left one-legged.
     mutating func closeOffsettingLegs(trader: Int, asset: Int, side: Int64, cut: Int64, of legSize: Int64, except: Int) {
-        for (venue, account) in legs(of: trader) where venue != except {
+        for index in legRange(of: trader) {
+            let (venue, account) = leg(index)
+            guard venue != except else { continue }
             let slot = venues[venue].slotOfAsset[asset]
             guard slot >= 0, venues[venue].quantity[slot][account].signum() == side else { continue }
             let other = abs(venues[venue].quantity[slot][account])

@@ -19,7 +19,7 @@ extension World {
             var totalEquity: Int64 = 0
             var underMaintenance = false
             for leg in legs {
-                let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+                let (venue, account) = self.leg(leg)
                 totalMaintenance += venues[venue].maintenance[account]
                 totalEquity += venues[venue].equity[account]
                 underMaintenance = underMaintenance || venues[venue].equity[account] < venues[venue].maintenance[account]
@@ -30,7 +30,7 @@ extension World {
             guard totalEquity >= totalMaintenance - credit else { continue }
             var granted: Int64 = 0
             for leg in legs {
-                let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+                let (venue, account) = self.leg(leg)
                 let maintenance = venues[venue].maintenance[account]
                 let share = leg == legs.upperBound - 1
                     ? credit - granted : multiplyDivide(credit, maintenance, by: totalMaintenance, rounding: .down)
@@ -45,25 +45,17 @@ extension World {
     func nettedMaintenance(legs: Range<Int>) -> Amount {
         var total = Amount.zero
         for leg in legs {
-            let venue = Int(legVenue[leg])
-            for slot in venues[venue].markets.indices where venues[venue].quantity[slot][Int(legAccount[leg])] != 0 {
+            let (venue, account) = self.leg(leg)
+            for slot in venues[venue].markets.indices where venues[venue].quantity[slot][account] != 0 {
                 let asset = venues[venue].markets[slot].asset
-                // Count each asset once: at the first leg and slot that holds it.
-                let seenEarlier = (legs.lowerBound..<leg).contains { earlier in
-                    let slot = venues[Int(legVenue[earlier])].slotOfAsset[asset]
-                    return slot >= 0 && venues[Int(legVenue[earlier])].quantity[slot][Int(legAccount[earlier])] != 0
-                }
-                guard !seenEarlier else { continue }
+                // Count each asset once: at the first leg that holds it.
+                guard !(legs.lowerBound..<leg).contains(where: { holding(leg: $0, asset: asset) != nil }) else { continue }
                 var net: Int64 = 0
                 var strictest = venues[venue].markets[slot].rules
                 for other in legs {
-                    let otherVenue = Int(legVenue[other])
-                    let otherSlot = venues[otherVenue].slotOfAsset[asset]
-                    guard otherSlot >= 0 else { continue }
-                    let size = venues[otherVenue].quantity[otherSlot][Int(legAccount[other])]
-                    guard size != 0 else { continue }
-                    net += size
-                    let rules = venues[otherVenue].markets[otherSlot].rules
+                    guard let held = holding(leg: other, asset: asset) else { continue }
+                    net += held.size
+                    let rules = venues[held.venue].markets[held.slot].rules
                     if rules.tiers[0].maintenance > strictest.tiers[0].maintenance { strictest = rules }
                 }
                 guard net != 0 else { continue }
@@ -74,10 +66,18 @@ extension World {
         return total
     }
 
+    /// A leg's position in an asset (signed Quantity raw) and where it sits, if the leg holds one.
+    private func holding(leg index: Int, asset: Int) -> (venue: Int, slot: Int, size: Int64)? {
+        let (venue, account) = leg(index)
+        let slot = venues[venue].slotOfAsset[asset]
+        guard slot >= 0, venues[venue].quantity[slot][account] != 0 else { return nil }
+        return (venue, slot, venues[venue].quantity[slot][account])
+    }
+
     /// Moves collateral from legs above their threshold to legs below it (plus the cushion).
     private mutating func rebalance(legs: Range<Int>) {
         func state(_ leg: Int) -> (venue: Int, account: Int, surplus: Int64) {
-            let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+            let (venue, account) = self.leg(leg)
             return (venue, account, venues[venue].equity[account] - venues[venue].threshold[account])
         }
         var needed: Int64 = 0

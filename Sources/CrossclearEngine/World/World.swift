@@ -133,10 +133,12 @@ public struct World: Sendable {
     /// Indices of a trader's legs in `legVenue` and `legAccount`.
     func legRange(of trader: Int) -> Range<Int> { Int(legStart[trader])..<Int(legStart[trader + 1]) }
 
+    /// The venue and account of one leg (an index in `legRange(of:)`).
+    @inline(__always)
+    func leg(_ index: Int) -> (venue: Int, account: Int) { (Int(legVenue[index]), Int(legAccount[index])) }
+
     /// The (venue, account) legs of a trader.
-    func legs(of trader: Int) -> [(venue: Int, account: Int)] {
-        legRange(of: trader).map { (Int(legVenue[$0]), Int(legAccount[$0])) }
-    }
+    func legs(of trader: Int) -> [(venue: Int, account: Int)] { legRange(of: trader).map(leg) }
 
     // MARK: - Setting up
 
@@ -188,7 +190,7 @@ public struct World: Sendable {
 
     /// Size of a leg (Quantity raw, magnitude), summed over the leg's markets.
     func hedgedSize(leg: Int) -> Int64 {
-        let (venue, account) = (Int(legVenue[leg]), Int(legAccount[leg]))
+        let (venue, account) = self.leg(leg)
         var size: Int64 = 0
         for slot in venues[venue].markets.indices { size += venues[venue].quantity[slot][account] }
         return abs(size)
