@@ -88,22 +88,25 @@ extension World {
             guard equity.isPositive, maintenance.isPositive else { return .one }
             let target = maintenance.scaled(by: Ratio(raw: Ratio.unit + buffer.raw), rounding: .up)
             let fees = venues[venue].grossNotional(account).scaled(by: venues[venue].profile.liquidationFee, rounding: .up)
-            let denominator = target - fees - fullCloseSlippage(venue: venue, account: account)
+            let denominator = target - fees - closeOutCost(venue: venue, account: account).slippage
             guard denominator.isPositive, equity < target else { return equity < target ? .one : .zero }
             return Ratio(raw: min(Ratio.unit, Ratio.of(target - equity, denominator, rounding: .up).raw))
         }
     }
 
-    /// What closing every position of the account into the books at market would cost against the mark.
-    func fullCloseSlippage(venue: Int, account: Int) -> Amount {
+    /// What closing every position of the account into the books at market would cost against the
+    /// mark, and whether the books can absorb all of it.
+    func closeOutCost(venue: Int, account: Int) -> (slippage: Amount, fillable: Bool) {
         var slippage = Amount.zero
+        var fillable = true
         for slot in venues[venue].markets.indices where venues[venue].quantity[slot][account] != 0 {
             let size = Quantity(raw: venues[venue].quantity[slot][account])
             let walk = planWalk(venue: venue, slot: slot, size: -size, limit: nil)
             let mark = venues[venue].markets[slot].mark
             slippage += walk.size.magnitude.value(at: Price(raw: abs(mark.raw - walk.averagePrice.raw)), rounding: .up)
+            if walk.size.magnitude != size.magnitude { fillable = false }
         }
-        return slippage
+        return (slippage, fillable)
     }
 
     /// The price at which this position, carrying its notional share of the account's equity,
@@ -184,16 +187,9 @@ extension World {
         let available = Amount.min(Amount.max(.zero, venues[venue].equityNow(Venue.ownLayerAccount)),
                                    Amount.max(.zero, balance(fund)))
         let cap = Amount.min(available, fundCap(venue: venue, account: account))
-        var projected = venues[venue].equityNow(account)
-        var fillable = true
-        for slot in venues[venue].markets.indices where venues[venue].quantity[slot][account] != 0 {
-            let size = Quantity(raw: venues[venue].quantity[slot][account])
-            let walk = planWalk(venue: venue, slot: slot, size: -size, limit: nil)
-            if walk.size.magnitude != size.magnitude { fillable = false; break }
-            let mark = venues[venue].markets[slot].mark
-            projected -= size.value(at: mark, rounding: .up) - size.value(at: walk.averagePrice, rounding: .down)
-        }
-        guard fillable, Amount.max(.zero, -projected) <= cap else {
+        let closeOut = closeOutCost(venue: venue, account: account)
+        let projected = venues[venue].equityNow(account) - closeOut.slippage
+        guard closeOut.fillable, Amount.max(.zero, -projected) <= cap else {
             let contribution = Amount.min(cap, Amount.max(.zero, -venues[venue].equityNow(account)))
             transfer(contribution, from: fund, to: .collateral(venue: venue, account: account))
             return false
