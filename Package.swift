@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Pure, deterministic economics: fixed-point money, ledger, venues, clearing. No I/O, no Foundation.
@@ -38,11 +39,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Node plumbing: cluster files, the local certificate authority and mutually authenticated TLS.
+        // The nodes: cluster files, the local certificate authority, mutually authenticated TLS, and
+        // the venue and clearing services that gossip over it and journal to SQLite.
         .target(
             name: "CrossclearNode",
             dependencies: [
                 "CrossclearSimulation",
+                "CrossclearWire",
+                "CrossclearStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -78,6 +83,8 @@ let package = Package(
             name: "CrossclearNodeTests",
             dependencies: [
                 "CrossclearNode",
+                "CrossclearWire",
+                "CrossclearStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
