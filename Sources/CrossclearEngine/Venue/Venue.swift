@@ -75,6 +75,9 @@ public struct Venue: Sendable {
     public internal(set) var longInterest: [Int64]
     /// Time of each account's last liquidation fill (for slice cooldowns).
     var lastLiquidation: [Int64] = []
+    /// Cross-margin credit (Amount raw) a clearing node granted each account: lowers its liquidation
+    /// threshold until replaced. Zero unless `EngineEvent.crossMarginCredit` set it.
+    public internal(set) var credit: [Int64] = []
 
     // Scratch for the current step, recomputed by `computeMargins`.
     /// Equity at mark of each account.
@@ -125,6 +128,7 @@ public struct Venue: Sendable {
         owner.append(role)
         collateral.append(0)
         lastLiquidation.append(Int64.min / 2)
+        credit.append(0)
         equity.append(0)
         maintenance.append(0)
         threshold.append(0)
@@ -190,7 +194,8 @@ public struct Venue: Sendable {
         }
     }
 
-    /// Recomputes equity, maintenance and the (uncredited) threshold of every account, visiting
+    /// Recomputes equity, maintenance and the threshold (maintenance less any granted credit, never
+    /// below zero) of every account, visiting
     /// only the holders of each market (and dropping those whose position is gone). The hottest
     /// loop of the simulator, so it works on buffers directly.
     mutating func computeMargins() {
@@ -240,7 +245,9 @@ public struct Venue: Sendable {
         }
         threshold.withUnsafeMutableBufferPointer { threshold in
             maintenance.withUnsafeBufferPointer { maintenance in
-                for account in maintenance.indices { threshold[account] = maintenance[account] }
+                credit.withUnsafeBufferPointer { credit in
+                    for account in maintenance.indices { threshold[account] = max(0, maintenance[account] - credit[account]) }
+                }
             }
         }
     }

@@ -72,6 +72,7 @@ extension World {
             digest.add(venue.owner.map(Int64.init))
             digest.add(venue.collateral)
             digest.add(venue.settlement)
+            digest.add(venue.credit)
             for slot in venue.markets.indices {
                 digest.add(venue.quantity[slot])
                 digest.add(venue.basis[slot])

@@ -54,6 +54,10 @@ public enum EngineEvent: Sendable, Hashable, Codable {
     case startClearing
     /// Advances the clock: new reference prices, then margin, liquidation, the waterfall, ADL, unwinds.
     case step(timeSeconds: Int64, referencePrices: [Price])
+    /// Sets the cross-margin credit a clearing node grants one account (replacing the previous one):
+    /// the account's liquidation threshold is its maintenance less the credit. How a venue node
+    /// applies the clearing node's netting decisions; the world's own netting does not use it.
+    case crossMarginCredit(venue: Int, account: Int, amount: Amount)
 }
 
 /// The world of one clearing design.
@@ -124,6 +128,9 @@ public struct World: Sendable {
         case .seedMakers(let perVenue, let leverage): seedMakers(perVenue: perVenue, leverage: leverage)
         case .startClearing: startClearing()
         case .step(let time, let prices): step(timeSeconds: time, referencePrices: prices)
+        case .crossMarginCredit(let venue, let account, let amount):
+            precondition(!amount.isNegative, "a credit is not negative")
+            venues[venue].credit[account] = amount.raw
         }
     }
 

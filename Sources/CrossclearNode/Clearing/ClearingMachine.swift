@@ -1,0 +1,167 @@
+import CrossclearEngine
+import CrossclearSimulation
+import CrossclearWire
+
+/// What the clearing node does with the last known state of a venue whose heartbeat is late.
+/// Never read as zero exposure: the venue's accounts stay in the view either way.
+public enum StalePolicy: String, Sendable, Hashable, CaseIterable {
+    /// Revoke every cross-margin credit that depends on a stale venue (the credit to legs on live
+    /// venues rests on offsets the stale venue may no longer hold). The default.
+    case withdrawCredit = "withdraw-credit"
+    /// Keep netting against the stale venue's last reported positions and marks.
+    case lastKnown = "last-known"
+}
+
+/// The deterministic core of the clearing node: its view of every venue (built from their change
+/// streams) and the decisions it sends back.
+///
+/// Netting: for a trader with accounts on several venues, the portfolio requirement on the net
+/// exposure per asset (at the strictest rules among the legs) is below the sum of the venues'
+/// requirements; up to `nettingCreditCap` of the difference is granted as cross-margin credit,
+/// split over the legs in proportion to their requirement, while the trader's total equity covers
+/// the credited total. Pure: the same changes in the same order give the same instructions.
+public struct ClearingMachine: Sendable {
+    /// The cluster's venues, in scenario order (the index used everywhere below).
+    public let venues: [String]
+    /// Each venue's margin state as the clearing node knows it.
+    public private(set) var views: [MarginBook]
+    /// Venues whose heartbeat is late.
+    public private(set) var stale: [Bool]
+    public let policy: StalePolicy
+
+    private let nets: Bool
+    private let creditCap: Ratio
+    /// Per venue, per asset index: the venue's margin rules (nil where it does not list the asset).
+    private let rules: [[MarketRules?]]
+    /// The accounts of each trader, in (venue, account) order; only traders seen on two venues or
+    /// more are ever netted.
+    private var legsOfTrader: [UInt32: [Leg]] = [:]
+    /// Traders with accounts on several venues, ascending.
+    private var multiVenueTraders: [UInt32] = []
+    /// The credit last granted per (venue, account), Amount raw.
+    private var granted: [Leg: Int64] = [:]
+
+    /// A trader's account on one venue.
+    struct Leg: Hashable, Comparable, Sendable {
+        var venue: Int
+        var account: UInt32
+        static func < (a: Leg, b: Leg) -> Bool { (a.venue, a.account) < (b.venue, b.account) }
+    }
+
+    /// A clearing machine for the cluster's scenario (its venues, their profiles and markets).
+    public init(scenario: Scenario, design: ClearingDesign, policy: StalePolicy) {
+        venues = scenario.venues.map(\.name)
+        views = Array(repeating: MarginBook(), count: scenario.venues.count)
+        stale = Array(repeating: false, count: scenario.venues.count)
+        self.policy = policy
+        nets = design.nets
+        creditCap = scenario.clearing.nettingCreditCap
+        rules = scenario.venues.map { venue in
+            let profile = VenueProfile.of(venue.profile)
+            return scenario.assets.map { asset in
+                venue.markets.contains(asset.config.symbol) ? profile.rules(for: asset.config.assetClass) : nil
+            }
+        }
+    }
+
+    /// Applies a venue's changes to the view (in stream order, each once).
+    public mutating func consume(venue: Int, changes: [ChangeBody]) throws(MarginBookError) {
+        for change in changes {
+            try views[venue].apply(change)
+            if case .account(let state) = change, state.trader != VenueMachine.venueOwned {
+                index(Leg(venue: venue, account: state.account), trader: state.trader)
+            }
+        }
+    }
+
+    /// Marks a venue stale (heartbeat late) or live again.
+    public mutating func setStale(venue: Int, _ isStale: Bool) {
+        stale[venue] = isStale
+    }
+
+    /// The credits that changed since the last call, per venue (venues in order, accounts ascending).
+    /// A credit is resent when it moves by more than 1% or starts or stops.
+    public mutating func decideCredits() -> [(venue: Int, credits: [CrossMarginCredit])] {
+        guard nets else { return [] }
+        var byVenue = Array(repeating: [CrossMarginCredit](), count: venues.count)
+        for trader in multiVenueTraders {
+            let legs = legsOfTrader[trader] ?? []
+            let credits = credits(for: legs)
+            for (leg, credit) in zip(legs, credits) {
+                let previous = granted[leg] ?? 0
+                let moved = credit == 0 ? previous != 0 : previous == 0 || abs(credit - previous) * 100 > previous
+                guard moved else { continue }
+                granted[leg] = credit
+                byVenue[leg.venue].append(CrossMarginCredit(account: leg.account, thresholdReduction: Amount(raw: credit)))
+            }
+        }
+        return byVenue.enumerated().compactMap { venue, credits in
+            credits.isEmpty ? nil : (venue, credits.sorted { $0.account < $1.account })
+        }
+    }
+
+    /// The credit of each leg (Amount raw), zero when the trader cannot be netted now.
+    private func credits(for legs: [Leg]) -> [Int64] {
+        let none = Array(repeating: Int64(0), count: legs.count)
+        if policy == .withdrawCredit, legs.contains(where: { stale[$0.venue] }) { return none }
+        var maintenance: [Int64] = []
+        var totalEquity: Int64 = 0
+        var netByAsset: [Int: (size: Int64, mark: Price, rules: MarketRules)] = [:]
+        for leg in legs {
+            guard let state = views[leg.venue].account(leg.account) else { return none }
+            var required: Int64 = 0
+            var equity = state.collateral.raw
+            for position in state.positions {
+                let asset = Int(position.asset)
+                guard let mark = views[leg.venue].mark(asset: asset)?.mark,
+                      let rules = rules[leg.venue][safe: asset] ?? nil else { return none }
+                let value = position.quantity.markValue(at: mark)
+                equity += value.raw - position.basis.raw
+                required += rules.maintenance(notional: value.magnitude).raw
+                var net = netByAsset[asset] ?? (0, mark, rules)
+                net.size += position.quantity.raw
+                if rules.tiers[0].maintenance > net.rules.tiers[0].maintenance { net.rules = rules }
+                netByAsset[asset] = net
+            }
+            maintenance.append(required)
+            totalEquity += equity
+        }
+        let total = maintenance.reduce(0, +)
+        guard total > 0 else { return none }
+        let netted = netByAsset.values.reduce(Int64(0)) { sum, net in
+            sum + net.rules.maintenance(notional: Quantity(raw: net.size).magnitude.value(at: net.mark, rounding: .up)).raw
+        }
+        let credit = Amount(raw: max(0, total - netted)).scaled(by: creditCap, rounding: .down).raw
+        guard credit > 0, totalEquity >= total - credit else { return none }
+        var shares = maintenance.map { multiplyDivide(credit, $0, by: total, rounding: .down) }
+        shares[shares.count - 1] = credit - shares.dropLast().reduce(0, +)
+        return shares
+    }
+
+    private mutating func index(_ leg: Leg, trader: UInt32) {
+        var legs = legsOfTrader[trader] ?? []
+        guard !legs.contains(leg) else { return }
+        legs.append(leg)
+        legs.sort()
+        legsOfTrader[trader] = legs
+        if legs.count == 2 {
+            let position = multiVenueTraders.partitioningIndex { $0 >= trader }
+            multiVenueTraders.insert(trader, at: position)
+        }
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+
+    /// The first index whose element satisfies `predicate`, for an array partitioned by it.
+    func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}

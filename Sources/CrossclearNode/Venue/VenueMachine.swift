@@ -1,0 +1,179 @@
+import CrossclearEngine
+import CrossclearSimulation
+import CrossclearWire
+
+/// The deterministic core of a venue node: one venue's engine, driven by the cluster's scenario, and
+/// the margin-state changes it publishes to the clearing node.
+///
+/// The venue runs its own margin, liquidation and insurance layer (its profile's vault or fund) and
+/// its own ADL, exactly as the simulator's world does for that venue; the clearing node's decisions
+/// reach it as instructions (``apply(_:)``). Pure: the same cluster, venue name and inputs
+/// (``advance()`` and ``apply(_:)`` in the same order) give the same state and the same changes,
+/// which is how a restarted node rebuilds itself from its journal.
+public struct VenueMachine: Sendable {
+    /// The venue's name in the cluster.
+    public let venue: String
+    /// The venue's index in the scenario (and in every other node's view of the cluster).
+    public let venueIndex: Int
+    /// Steps of the scenario, and the simulated seconds between them.
+    public let stepCount: Int
+    public let timeStepSeconds: Int64
+    /// The steps run so far (0 before the first).
+    public private(set) var step = 0
+    /// The last instruction id applied (ids are consecutive per venue, from 1).
+    public private(set) var lastInstruction: UInt64 = 0
+    /// What this venue has published: the clearing node's view of it must have the same digest.
+    public private(set) var published = MarginBook()
+
+    private var world: World
+    private let prices: PriceModel
+    /// The cluster-wide trader number of each trader of this venue's world (index: the world's trader).
+    private let globalTrader: [UInt32]
+
+    /// Builds the venue's world: opens it at the scenario's first prices, adds the scenario's
+    /// traders that hold a leg on this venue, hands the book to market makers and funds the venue's
+    /// own layer. The venue's own layer takes the form of its profile (vault or fund).
+    public init(scenario: Scenario, venue: String) throws(VenueMachineError) {
+        guard let index = scenario.venues.firstIndex(where: { $0.name == venue }) else {
+            throw .unknownVenue(venue, known: scenario.venues.map(\.name))
+        }
+        self.venue = venue
+        venueIndex = index
+        stepCount = max(1, scenario.stepCount)
+        timeStepSeconds = scenario.timeStepSeconds
+        prices = PriceModel(scenario: scenario)
+
+        var config = scenario.engineConfig(design: .siloedFund)
+        let form = VenueProfile.of(config.venues[index].profile).naturalForm
+        config.design = form == .vault ? .siloedBackstop : .siloedFund
+        config.venues = [config.venues[index]]
+        world = World(config: config)
+        world.apply(.open(referencePrices: prices.prices(at: 0)))
+
+        let population = Simulator.population(scenario)
+        var globalTrader: [UInt32] = []
+        for (number, trader) in population.enumerated() {
+            let legs = trader.legs.filter { $0.venue == index }.map { leg in
+                LegSetup(venue: 0, asset: leg.asset, collateral: leg.collateral, quantity: leg.quantity)
+            }
+            guard !legs.isEmpty else { continue }
+            world.apply(.addTrader(TraderSetup(kind: trader.kind, legs: legs)))
+            globalTrader.append(UInt32(number))
+        }
+        // Market makers are numbered after the population, per venue in scenario order.
+        let makers = scenario.population.marketMakersPerVenue
+        world.apply(.seedMakers(perVenue: makers, leverage: scenario.population.makerLeverage))
+        let firstMaker = population.count + index * makers
+        globalTrader += (0..<(world.traderCount - globalTrader.count)).map { UInt32(firstMaker + $0) }
+        world.apply(.startClearing)
+        self.globalTrader = globalTrader
+    }
+
+    /// Whether every step of the scenario has run.
+    public var isFinished: Bool { step >= stepCount }
+
+    /// The simulated time of the last step, in seconds.
+    public var timeSeconds: Int64 { Int64(step) * timeStepSeconds }
+
+    /// The changes since the last call (every account and mark the first time), followed by the
+    /// digest of the published book. Empty when nothing changed.
+    public mutating func changes() -> [ChangeBody] {
+        let state = world.venues[0]
+        var changes: [ChangeBody] = []
+        for account in 0..<state.accountCount {
+            let current = accountState(account, of: state)
+            if published.account(UInt32(account)) != current { changes.append(.account(current)) }
+        }
+        let marks = state.markets.map { MarkState(asset: UInt16($0.asset), oracle: $0.oracle, mark: $0.mark) }
+            .sorted { $0.asset < $1.asset }
+            .filter { published.mark(asset: Int($0.asset)) != $0 }
+        if !marks.isEmpty { changes.append(.marks(marks)) }
+        guard !changes.isEmpty else { return [] }
+        for change in changes {
+            // The book takes whatever this venue produces: its accounts are numbered densely.
+            try? published.apply(change)
+        }
+        changes.append(.digest(published.digest()))
+        return changes
+    }
+
+    /// Runs the next step of the scenario: new reference prices, margin, liquidation, the venue's
+    /// own layer and ADL. Does nothing once the scenario is finished.
+    public mutating func advance() {
+        guard !isFinished else { return }
+        step += 1
+        let time = Int64(step) * timeStepSeconds
+        world.apply(.step(timeSeconds: time, referencePrices: prices.prices(at: time)))
+    }
+
+    /// Applies an instruction of the clearing node once: an id at or below ``lastInstruction`` is a
+    /// duplicate and changes nothing.
+    ///
+    /// - Throws: ``VenueMachineError`` for an instruction out of order, naming an account this venue
+    ///   does not have, or of a kind this version of the venue does not carry out. Nothing is applied then.
+    @discardableResult
+    public mutating func apply(_ instruction: Instruction) throws(VenueMachineError) -> Bool {
+        guard instruction.id > lastInstruction else { return false }
+        guard instruction.id == lastInstruction + 1 else {
+            throw .instructionGap(expected: lastInstruction + 1, received: instruction.id)
+        }
+        switch instruction.body {
+        case .credit(let credit):
+            guard Int(credit.account) < world.venues[0].accountCount else {
+                throw .unknownAccount(credit.account, instruction: instruction.id)
+            }
+            world.apply(.crossMarginCredit(venue: 0, account: Int(credit.account), amount: credit.thresholdReduction))
+        case .collateralMove, .backstopFill, .adl:
+            throw .unsupported(kind: instruction.body.kind, instruction: instruction.id)
+        }
+        lastInstruction = instruction.id
+        return true
+    }
+
+    /// The venue's ledger audit: exact conservation, balanced markets, protected layers.
+    public var conservation: ConservationReport { world.conservation() }
+
+    /// The digest of the venue's whole engine state (more than the published book: book impact,
+    /// random state, ledger accounts outside the accounts).
+    public var engineDigest: UInt64 { world.digest() }
+
+    /// The venue's outcome so far (liquidations, ADL, bad debt, the own layer).
+    public var outcome: DesignOutcome { world.outcome() }
+
+    private func accountState(_ account: Int, of venue: Venue) -> AccountState {
+        var positions: [PositionState] = []
+        for slot in venue.markets.indices where venue.quantity[slot][account] != 0 {
+            positions.append(PositionState(asset: UInt16(venue.markets[slot].asset),
+                                           quantity: Quantity(raw: venue.quantity[slot][account]),
+                                           basis: Amount(raw: venue.basis[slot][account])))
+        }
+        positions.sort { $0.asset < $1.asset }
+        let owner = venue.owner[account]
+        return AccountState(account: UInt32(account), trader: owner >= 0 ? globalTrader[Int(owner)] : Self.venueOwned,
+                            collateral: Amount(raw: venue.collateral[account]), positions: positions)
+    }
+
+    /// The trader number of the venue's own accounts (book, own layer, pool, ADL clearing).
+    public static let venueOwned = UInt32.max
+}
+
+/// Why a venue machine cannot start or cannot apply an instruction.
+public enum VenueMachineError: Error, Sendable, Hashable, CustomStringConvertible {
+    case unknownVenue(String, known: [String])
+    case instructionGap(expected: UInt64, received: UInt64)
+    case unknownAccount(UInt32, instruction: UInt64)
+    case unsupported(kind: UInt8, instruction: UInt64)
+
+    public var description: String {
+        switch self {
+        case .unknownVenue(let venue, let known):
+            "venue \"\(venue)\" is not in the cluster (its venues: \(known.joined(separator: ", ")))"
+        case .instructionGap(let expected, let received):
+            "instruction \(received) arrived before instruction \(expected)"
+        case .unknownAccount(let account, let instruction):
+            "instruction \(instruction) names account \(account), which this venue does not have"
+        case .unsupported(let kind, let instruction):
+            "instruction \(instruction) is of kind \(kind), which this venue does not carry out yet"
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import CrossclearEngine
+import CrossclearSimulation
+import CrossclearWire
+import Testing
+
+@testable import CrossclearNode
+
+/// The deterministic cores of the nodes, without sockets: a venue's published changes rebuild the
+/// clearing node's view of it exactly, and netting credits follow the hedgers.
+@Suite("Node machines")
+struct MachineTests {
+    /// oct10 with a small population, cut to ten minutes.
+    static func scenario(traders: Int = 600) throws -> Scenario {
+        try Scenario.load(path: ClusterFileTests.oct10, overrides: [
+            ScenarioOverride(key: "population.traders", value: "\(traders)"),
+            ScenarioOverride(key: "duration_s", value: "600"),
+        ])
+    }
+
+    /// Runs a venue for `steps` steps, handing every change to `consume`.
+    static func run(_ venue: inout VenueMachine, steps: Int, consume: ([ChangeBody]) throws -> Void) rethrows {
+        try consume(venue.changes())
+        for _ in 0..<steps {
+            venue.advance()
+            try consume(venue.changes())
+        }
+    }
+
+    @Test("a venue's changes rebuild the clearing node's view of it to the published digest, every step")
+    func viewMatchesPublished() throws {
+        let scenario = try Self.scenario()
+        for name in scenario.venues.map(\.name) {
+            var venue = try VenueMachine(scenario: scenario, venue: name)
+            var view = MarginBook()
+            try Self.run(&venue, steps: venue.stepCount) { changes in
+                for change in changes {
+                    if case .digest(let digest) = change { #expect(digest == view.digest(), "\(name)") }
+                    try view.apply(change)
+                }
+            }
+            #expect(view == venue.published)
+            #expect(view.totals().isBalanced, "\(name): long and short open interest differ")
+            let audit = venue.conservation
+            #expect(audit.holds, "\(name): \(audit)")
+        }
+    }
+
+    @Test("a venue machine is deterministic: same inputs, same changes and engine digest")
+    func deterministic() throws {
+        let scenario = try Self.scenario()
+        var first = try VenueMachine(scenario: scenario, venue: "binance")
+        var second = try VenueMachine(scenario: scenario, venue: "binance")
+        var firstChanges: [[ChangeBody]] = []
+        var secondChanges: [[ChangeBody]] = []
+        Self.run(&first, steps: 40) { firstChanges.append($0) }
+        Self.run(&second, steps: 40) { secondChanges.append($0) }
+        #expect(firstChanges == secondChanges)
+        #expect(first.engineDigest == second.engineDigest)
+    }
+
+    @Test("instructions apply once, in order; a gap or an unknown account is refused and changes nothing")
+    func instructions() throws {
+        var venue = try VenueMachine(scenario: Self.scenario(), venue: "dydx")
+        let account: UInt32 = 4  // the first trader account (0 to 3 are the venue's own)
+        let credit = Instruction(id: 1, body: .credit(CrossMarginCredit(account: account, thresholdReduction: Amount(whole: 5))))
+        #expect(try venue.apply(credit))
+        let digest = venue.engineDigest
+        #expect(try !venue.apply(credit))
+        #expect(venue.engineDigest == digest)
+        #expect(throws: VenueMachineError.instructionGap(expected: 2, received: 3)) {
+            try venue.apply(Instruction(id: 3, body: credit.body))
+        }
+        #expect(throws: VenueMachineError.unknownAccount(99_999_999, instruction: 2)) {
+            try venue.apply(Instruction(id: 2, body: .credit(CrossMarginCredit(account: 99_999_999, thresholdReduction: .zero))))
+        }
+        #expect(venue.lastInstruction == 1)
+        #expect(venue.engineDigest == digest)
+    }
+
+    @Test("the clearing node credits hedgers across venues, and withdraws the credit while a leg's venue is stale")
+    func nettingCredits() throws {
+        let scenario = try Self.scenario()
+        var clearing = ClearingMachine(scenario: scenario, design: .sharedFull, policy: .withdrawCredit)
+        for (index, name) in scenario.venues.map(\.name).enumerated() {
+            var venue = try VenueMachine(scenario: scenario, venue: name)
+            try clearing.consume(venue: index, changes: venue.changes())
+        }
+        let granted = clearing.decideCredits()
+        #expect(!granted.isEmpty, "hedgers hold offsetting legs, so some credit is due")
+        #expect(clearing.decideCredits().isEmpty, "nothing changed, nothing resent")
+        let venue = granted[0].venue
+        clearing.setStale(venue: venue, true)
+        let withdrawn = clearing.decideCredits()
+        let revoked = withdrawn.flatMap(\.credits)
+        #expect(!revoked.isEmpty)
+        #expect(revoked.allSatisfy { $0.thresholdReduction == .zero })
+        clearing.setStale(venue: venue, false)
+        #expect(clearing.decideCredits().flatMap(\.credits).count == revoked.count)
+    }
+}
