@@ -1,0 +1,139 @@
+import Crypto
+import CrossclearStore
+import CrossclearWire
+import NIOCore
+
+/// A venue node's durable record, in its own SQLite journal:
+/// - `changes`: the margin-state changes it published, hash-chained exactly as on the wire (the
+///   stream the link sends from, and resends after a reconnect);
+/// - `instructions`: every clearing instruction it applied, with the step it was applied after;
+/// - the cursor `step`: the last step whose changes are journaled (set in the same transaction).
+///
+/// Together they are the machine's inputs in order, so ``restore(_:)`` rebuilds the machine to
+/// the state it had when it last journaled, and checks the rebuilt change chain against the
+/// journaled one (a mismatch fails closed).
+public struct VenueJournal: Sendable {
+    /// The stream of published changes.
+    public static let changesStream = "changes"
+    static let instructionsStream = "instructions"
+    static let stepCursor = "step"
+    static let instructionKind: Int32 = 1
+
+    /// The journal itself.
+    public let journal: Journal
+    /// The epoch of the change stream (one per venue state; a venue that lost its state would
+    /// start a new one).
+    public let epoch: UInt64
+
+    /// A venue journal over `journal`.
+    public init(journal: Journal, epoch: UInt64 = 1) {
+        self.journal = journal
+        self.epoch = epoch
+    }
+
+    /// Replays the journal into a freshly built `machine`: its first changes, then each journaled
+    /// step with the instructions applied before it, up to the last journaled step. Returns the
+    /// change-chain writer positioned at the journal's head.
+    ///
+    /// - Throws: ``VenueJournalError`` when the journal does not replay to itself (corruption or a
+    ///   different cluster file), or a store error.
+    public func restore(_ machine: inout VenueMachine) throws -> ChainHasher {
+        let lastStep = Int(try journal.cursor(Self.stepCursor) ?? -1)
+        var hasher = ChainHasher(epoch: epoch)
+        guard lastStep >= 0 else { return hasher }
+        var pending = try instructions()[...]
+        func applyInstructions(through step: Int) throws {
+            while let next = pending.first, next.step <= step {
+                try machine.apply(next.instruction)
+                pending.removeFirst()
+            }
+        }
+        for body in machine.changes() { _ = try hasher.append(body) }
+        for step in stride(from: 1, through: lastStep, by: 1) {
+            try applyInstructions(through: step - 1)
+            machine.advance()
+            for body in machine.changes() { _ = try hasher.append(body) }
+        }
+        try applyInstructions(through: lastStep)
+        let head = try journal.last(stream: Self.changesStream)
+        guard head?.sequence ?? 0 == Int64(hasher.lastSequence), head.map({ $0.hash == hasher.lastHash.bytes }) ?? true else {
+            throw VenueJournalError.replayDiverged(step: lastStep, journaled: head?.sequence ?? 0, replayed: hasher.lastSequence)
+        }
+        return hasher
+    }
+
+    /// Journals the changes of `step` (chained by `hasher`) and the step cursor in one transaction,
+    /// and returns the changes to send.
+    public func record(step: Int, bodies: [ChangeBody], hasher: inout ChainHasher) throws -> [Change] {
+        var next = hasher
+        let changes = try bodies.map { body throws(WireError) in try next.append(body) }
+        let entries = try changes.map { change in
+            JournalEntry(stream: Self.changesStream, epoch: Int64(change.epoch), sequence: Int64(change.sequence),
+                         kind: Int32(change.body.kind), payload: try WireEncoder.payload(of: change.body),
+                         previousHash: change.previousHash.bytes, hash: change.hash.bytes)
+        }
+        let outcomes = try journal.append(entries, settingCursors: [Self.stepCursor: Int64(step)])
+        if let refused = outcomes.firstIndex(where: { $0 != .appended }) {
+            throw VenueJournalError.refused(sequence: changes[refused].sequence, outcome: "\(outcomes[refused])")
+        }
+        hasher = next
+        return changes
+    }
+
+    /// Journals an instruction applied after `step` (before the next step), durably.
+    public func record(instruction: Instruction, afterStep step: Int) throws {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt64(step))
+        try WireEncoder().encode(.instructionBatch(InstructionBatch(instructions: [instruction])), into: &buffer)
+        let payload = Array(buffer.readableBytesView)
+        let previous = try journal.last(stream: Self.instructionsStream)?.hash ?? JournalEntry.genesisHash
+        let hash = Array(SHA256.hash(data: previous + payload))
+        let outcome = try journal.append(JournalEntry(
+            stream: Self.instructionsStream, epoch: 0, sequence: Int64(instruction.id), kind: Self.instructionKind,
+            payload: payload, previousHash: previous, hash: hash))
+        guard outcome == .appended || outcome == .duplicate else {
+            throw VenueJournalError.refused(sequence: instruction.id, outcome: "\(outcome)")
+        }
+    }
+
+    /// The journaled changes after `sequence`, in order (what the link resends).
+    public func changes(after sequence: UInt64, limit: Int) throws -> [Change] {
+        try journal.entries(stream: Self.changesStream, after: JournalPosition(epoch: Int64(epoch), sequence: Int64(sequence)), limit: limit)
+            .map { entry in
+                Change(epoch: UInt64(entry.epoch), sequence: UInt64(entry.sequence),
+                       previousHash: try ChainHash(bytes: entry.previousHash), hash: try ChainHash(bytes: entry.hash),
+                       body: try WireDecoder.changeBody(kind: UInt8(entry.kind), payload: entry.payload))
+            }
+    }
+
+    /// Every journaled instruction with the step it was applied after, in id order.
+    func instructions() throws -> [(step: Int, instruction: Instruction)] {
+        let decoder = WireDecoder()
+        return try journal.entries(stream: Self.instructionsStream, after: nil, limit: Int.max).map { entry in
+            var buffer = ByteBuffer(bytes: entry.payload)
+            guard let step = buffer.readInteger(as: UInt64.self),
+                  case .instructionBatch(let batch) = try decoder.decodeFrame(from: &buffer), let instruction = batch.instructions.first
+            else { throw VenueJournalError.unreadableInstruction(sequence: entry.sequence) }
+            return (Int(step), instruction)
+        }
+    }
+}
+
+/// Why a venue journal cannot be used.
+public enum VenueJournalError: Error, Sendable, Hashable, CustomStringConvertible {
+    case replayDiverged(step: Int, journaled: Int64, replayed: UInt64)
+    case refused(sequence: UInt64, outcome: String)
+    case unreadableInstruction(sequence: Int64)
+
+    public var description: String {
+        switch self {
+        case .replayDiverged(let step, let journaled, let replayed):
+            "replaying the journal to step \(step) gave change \(replayed), but the journal's head is change \(journaled) "
+                + "(a different cluster file or scenario, or a damaged journal): refusing to start"
+        case .refused(let sequence, let outcome):
+            "the journal refused entry \(sequence): \(outcome)"
+        case .unreadableInstruction(let sequence):
+            "journaled instruction \(sequence) cannot be decoded"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import CrossclearEngine
+import CrossclearStore
+import CrossclearWire
+import Testing
+
+@testable import CrossclearNode
+
+/// A venue node rebuilds itself from its SQLite journal to the same state and the same change chain.
+@Suite("Venue journal")
+struct VenueJournalTests {
+    /// Runs `steps` steps of `venue`, journaling as a node does, applying a credit after step 3.
+    static func runJournaled(_ venue: inout VenueMachine, _ record: VenueJournal, steps: Int, hasher: inout ChainHasher) throws {
+        if venue.step == 0 { _ = try record.record(step: 0, bodies: venue.changes(), hasher: &hasher) }
+        for _ in 0..<steps {
+            if venue.step == 3 {
+                let credit = Instruction(id: venue.lastInstruction + 1,
+                                         body: .credit(CrossMarginCredit(account: 4, thresholdReduction: Amount(whole: 50))))
+                try venue.apply(credit)
+                try record.record(instruction: credit, afterStep: venue.step)
+            }
+            venue.advance()
+            _ = try record.record(step: venue.step, bodies: venue.changes(), hasher: &hasher)
+        }
+    }
+
+    @Test("restore replays steps and instructions to the live machine's digest and chain head")
+    func restore() async throws {
+        try await withTemporaryDirectory { directory in
+            let scenario = try MachineTests.scenario()
+            var live = try VenueMachine(scenario: scenario, venue: "hyperliquid")
+            var hasher = ChainHasher(epoch: 1)
+            do {
+                let record = VenueJournal(journal: try Journal.open(path: directory + "/venue.sqlite"))
+                try Self.runJournaled(&live, record, steps: 12, hasher: &hasher)
+                try record.journal.close()
+            }
+            let record = VenueJournal(journal: try Journal.open(path: directory + "/venue.sqlite"))
+            var restored = try VenueMachine(scenario: scenario, venue: "hyperliquid")
+            let restoredHasher = try record.restore(&restored)
+            #expect(restored.engineDigest == live.engineDigest)
+            #expect(restored.published == live.published)
+            #expect(restored.lastInstruction == 1)
+            #expect(restoredHasher.lastSequence == hasher.lastSequence)
+            #expect(restoredHasher.lastHash == hasher.lastHash)
+
+            let resent = try record.changes(after: 0, limit: Int.max)
+            #expect(resent.count == Int(hasher.lastSequence))
+            #expect(ChainHasher.firstBreak(in: resent) == nil)
+            var view = MarginBook()
+            for change in resent { try view.apply(change.body) }
+            #expect(view.digest() == live.published.digest())
+        }
+    }
+
+    @Test("a journal written for another venue does not replay: the node refuses to start")
+    func divergence() async throws {
+        try await withTemporaryDirectory { directory in
+            let scenario = try MachineTests.scenario()
+            var venue = try VenueMachine(scenario: scenario, venue: "binance")
+            var hasher = ChainHasher(epoch: 1)
+            let record = VenueJournal(journal: try Journal.open(path: directory + "/venue.sqlite"))
+            try Self.runJournaled(&venue, record, steps: 2, hasher: &hasher)
+            var other = try VenueMachine(scenario: scenario, venue: "dydx")
+            #expect(throws: VenueJournalError.self) { _ = try record.restore(&other) }
+        }
+    }
+}
