@@ -64,6 +64,8 @@ let package = Package(
                 "CrossclearSimulation",
                 "CrossclearNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

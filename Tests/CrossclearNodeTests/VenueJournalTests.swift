@@ -16,7 +16,7 @@ struct VenueJournalTests {
                 let credit = Instruction(id: venue.lastInstruction + 1,
                                          body: .credit(CrossMarginCredit(account: 4, thresholdReduction: Amount(whole: 50))))
                 try venue.apply(credit)
-                try record.record(instruction: credit, afterStep: venue.step)
+                try record.record(instructions: [credit], afterStep: venue.step)
             }
             venue.advance()
             _ = try record.record(step: venue.step, bodies: venue.changes(), hasher: &hasher)

@@ -74,13 +74,17 @@ public struct ClearingMachine: Sendable {
         }
     }
 
+    /// The credit granted now, over every account (Amount raw).
+    public var creditGranted: Int64 { granted.values.reduce(0, +) }
+
     /// Marks a venue stale (heartbeat late) or live again.
     public mutating func setStale(venue: Int, _ isStale: Bool) {
         stale[venue] = isStale
     }
 
     /// The credits that changed since the last call, per venue (venues in order, accounts ascending).
-    /// A credit is resent when it moves by more than 1% or starts or stops.
+    /// A credit is resent when it moves by more than 1% or starts or stops; the first call states
+    /// every leg's credit, zero included (a restarted node does not assume what it granted before).
     public mutating func decideCredits() -> [(venue: Int, credits: [CrossMarginCredit])] {
         guard nets else { return [] }
         var byVenue = Array(repeating: [CrossMarginCredit](), count: venues.count)
@@ -88,9 +92,10 @@ public struct ClearingMachine: Sendable {
             let legs = legsOfTrader[trader] ?? []
             let credits = credits(for: legs)
             for (leg, credit) in zip(legs, credits) {
-                let previous = granted[leg] ?? 0
-                let moved = credit == 0 ? previous != 0 : previous == 0 || abs(credit - previous) * 100 > previous
-                guard moved else { continue }
+                if let previous = granted[leg] {
+                    let moved = credit == 0 ? previous != 0 : previous == 0 || abs(credit - previous) * 100 > previous
+                    guard moved else { continue }
+                }
                 granted[leg] = credit
                 byVenue[leg.venue].append(CrossMarginCredit(account: leg.account, thresholdReduction: Amount(raw: credit)))
             }

@@ -16,7 +16,7 @@ public struct NodeAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One venue node of a cluster.
-public struct VenueNode: Sendable, Hashable {
+public struct ClusterVenue: Sendable, Hashable {
     /// The venue's name, as in the scenario and in its certificate (`venue:<name>`).
     public var name: String
     public var profile: VenueProfileKind
@@ -39,7 +39,7 @@ public struct ClusterFile: Sendable {
     /// Directory for databases, certificates and logs.
     public var stateDirectory: String
     public var clearing: NodeAddress
-    public var venues: [VenueNode]
+    public var venues: [ClusterVenue]
 
     /// The certificate directory inside the state directory.
     public var certificates: CertificateDirectory { CertificateDirectory(stateDirectory: stateDirectory) }
@@ -65,7 +65,7 @@ public struct ClusterFile: Sendable {
 private struct ClusterReader {
     let file: String
 
-    static let rootKeys = ["name", "scenario", "design", "seed", "speed", "state_dir", "clearing", "venue"]
+    static let rootKeys = ["name", "scenario", "set", "design", "seed", "speed", "state_dir", "clearing", "venue"]
     static let clearingKeys = ["host", "port"]
     static let venueKeys = ["name", "host", "port", "profile", "markets"]
 
@@ -76,7 +76,11 @@ private struct ClusterReader {
             throw error(root["name"], "name", "must be a-z, 0-9 and -, got \"\(name)\"")
         }
         let scenarioPath = resolve(try string(root, "scenario", path: ""), against: baseDirectory)
-        var scenario = try Scenario.load(path: scenarioPath)
+        var overrides: [ScenarioOverride] = []
+        for text in try stringArray(root, "set", path: "", default: []) {
+            do { overrides.append(try ScenarioOverride(parsing: text)) } catch { throw self.error(root["set"], "set", error.message) }
+        }
+        var scenario = try Scenario.load(path: scenarioPath, overrides: overrides)
         if let seed = root["seed"] {
             guard case .integer(let value) = seed.kind, value >= 0 else { throw error(seed, "seed", "must be a non-negative integer") }
             scenario.seed = UInt64(value)
@@ -97,7 +101,7 @@ private struct ClusterReader {
         guard let venueValues = root["venue"]?.array, !venueValues.isEmpty else {
             throw error(root["venue"], "venue", "at least one [[venue]] is required")
         }
-        var venues: [VenueNode] = []
+        var venues: [ClusterVenue] = []
         var used: [NodeAddress: String] = [clearing: "clearing"]
         for (index, value) in venueValues.enumerated() {
             let path = "venue[\(index)]."
@@ -127,7 +131,7 @@ private struct ClusterReader {
                 throw error(table["port"], path + "port", "\(venueAddress) is already used by \(owner)")
             }
             used[venueAddress] = venueName
-            venues.append(VenueNode(name: venueName, profile: profile, markets: markets, address: venueAddress))
+            venues.append(ClusterVenue(name: venueName, profile: profile, markets: markets, address: venueAddress))
         }
         scenario.venues = venues.map { node in
             var venue = scenario.venues.first { $0.name == node.name }

@@ -80,19 +80,24 @@ public struct VenueJournal: Sendable {
         return changes
     }
 
-    /// Journals an instruction applied after `step` (before the next step), durably.
-    public func record(instruction: Instruction, afterStep step: Int) throws {
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt64(step))
-        try WireEncoder().encode(.instructionBatch(InstructionBatch(instructions: [instruction])), into: &buffer)
-        let payload = Array(buffer.readableBytesView)
-        let previous = try journal.last(stream: Self.instructionsStream)?.hash ?? JournalEntry.genesisHash
-        let hash = Array(SHA256.hash(data: previous + payload))
-        let outcome = try journal.append(JournalEntry(
-            stream: Self.instructionsStream, epoch: 0, sequence: Int64(instruction.id), kind: Self.instructionKind,
-            payload: payload, previousHash: previous, hash: hash))
-        guard outcome == .appended || outcome == .duplicate else {
-            throw VenueJournalError.refused(sequence: instruction.id, outcome: "\(outcome)")
+    /// Journals instructions applied after `step` (before the next step), in one transaction.
+    public func record(instructions: [Instruction], afterStep step: Int) throws {
+        guard !instructions.isEmpty else { return }
+        var previous = try journal.last(stream: Self.instructionsStream)?.hash ?? JournalEntry.genesisHash
+        let encoder = WireEncoder()
+        let entries = try instructions.map { instruction in
+            var buffer = ByteBuffer()
+            buffer.writeInteger(UInt64(step))
+            try encoder.encode(.instructionBatch(InstructionBatch(instructions: [instruction])), into: &buffer)
+            let payload = Array(buffer.readableBytesView)
+            let hash = Array(SHA256.hash(data: previous + payload))
+            defer { previous = hash }
+            return JournalEntry(stream: Self.instructionsStream, epoch: 0, sequence: Int64(instruction.id),
+                                kind: Self.instructionKind, payload: payload, previousHash: previous, hash: hash)
+        }
+        let outcomes = try journal.append(entries)
+        if let refused = outcomes.firstIndex(where: { $0 != .appended && $0 != .duplicate }) {
+            throw VenueJournalError.refused(sequence: instructions[refused].id, outcome: "\(outcomes[refused])")
         }
     }
 

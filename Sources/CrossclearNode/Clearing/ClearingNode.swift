@@ -1,0 +1,160 @@
+import CrossclearStore
+import CrossclearWire
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The clearing node: accepts the venues over mutual TLS (``ClearingServer``), keeps its view of
+/// each in a ``ClearingMachine`` and sends the machine's decisions back as instructions, persisted
+/// before they are sent. Writes `clearing.status.json` four times a second.
+public final class ClearingNode: Service, Sendable {
+    /// Everything a clearing node needs to start.
+    public struct Settings: Sendable {
+        public var cluster: ClusterFile
+        public var policy: StalePolicy
+        public var heartbeatInterval: Duration = .milliseconds(250)
+        public var staleAfter: Duration = .seconds(1)
+
+        public init(cluster: ClusterFile, policy: StalePolicy = .withdrawCredit) {
+            self.cluster = cluster
+            self.policy = policy
+        }
+    }
+
+    public let settings: Settings
+    private let core: ClearingCore
+    private let server: ClearingServer
+    private let statusPath: String
+
+    /// Opens (or creates) the clearing journal under the cluster's state directory and prepares the server.
+    public init(settings: Settings, logger: Logger) throws {
+        self.settings = settings
+        let paths = NodePaths(cluster: settings.cluster)
+        try paths.createStateDirectory()
+        let journal = try Journal.open(path: paths.database(of: .clearing))
+        let core = ClearingCore(machine: ClearingMachine(scenario: settings.cluster.scenario, design: settings.cluster.design,
+                                                         policy: settings.policy), logger: logger)
+        self.core = core
+        statusPath = paths.status(of: .clearing)
+        let address = settings.cluster.clearing
+        server = try ClearingServer(
+            configuration: ClearingServer.Configuration(
+                host: address.host, port: address.port, venues: settings.cluster.venues.map(\.name),
+                heartbeatInterval: settings.heartbeatInterval, staleAfter: settings.staleAfter),
+            tls: MutualTLS(credentials: NodeCredentials.load(node: .clearing, from: settings.cluster.certificates)),
+            journal: journal, consumer: core, logger: logger)
+        core.attach(server)
+    }
+
+    /// Serves the venues, sends decisions in the order they were taken, and writes the status file,
+    /// until shut down.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.server.run() }
+            group.addTask { try await cancelWhenGracefulShutdown { try await self.core.decideAndSend() } }
+            group.addTask {
+                try await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        try self.core.status(links: self.server.linkStatus()).writeJSON(to: self.statusPath)
+                        try await Task.sleep(for: .milliseconds(250))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The clearing machine behind one lock. The server feeds it changes (cheap: the view is
+/// updated and marked changed); one task takes the decisions on the changed view at most every
+/// ``decisionInterval`` and sends them in order, so the event loops never wait on a decision and a
+/// later credit never overtakes an earlier one.
+final class ClearingCore: ChangeConsumer, Sendable {
+    /// How often decisions are taken while changes arrive.
+    static let decisionInterval = Duration.milliseconds(50)
+
+    private struct State: Sendable {
+        var machine: ClearingMachine
+        var server: ClearingServer?
+        var changed = false
+        var creditsSent = 0
+    }
+
+    private let state: Mutex<State>
+    private let logger: Logger
+
+    init(machine: ClearingMachine, logger: Logger) {
+        state = Mutex(State(machine: machine))
+        self.logger = logger
+    }
+
+    func attach(_ server: ClearingServer) {
+        state.withLock { $0.server = server }
+    }
+
+    /// Applies a venue's accepted changes to the view. While the server replays its journal at
+    /// start (before it listens) nothing is decided: the first decision after that restates every
+    /// credit, since what was granted before the restart is not assumed.
+    func consume(venue: String, epoch: UInt64, changes: [Change]) async {
+        state.withLock { state in
+            guard let index = state.machine.venues.firstIndex(of: venue) else { return }
+            do {
+                try state.machine.consume(venue: index, changes: changes.map(\.body))
+            } catch {
+                logger.error("change refused by the clearing view", metadata: ["venue": "\(venue)", "reason": "\(error)"])
+                return
+            }
+            state.changed = true
+        }
+    }
+
+    /// The stale policy hook: a venue whose heartbeat is late is marked stale in the view (its last
+    /// state stays; the policy decides what credit still rests on it).
+    func linkStatusChanged(_ status: VenueLinkStatus) async {
+        state.withLock { state in
+            guard let index = state.machine.venues.firstIndex(of: status.venue), state.machine.stale[index] != status.stale else { return }
+            state.machine.setStale(venue: index, status.stale)
+            logger.notice(status.stale ? "venue stale" : "venue live again",
+                          metadata: ["venue": "\(status.venue)", "policy": "\(state.machine.policy.rawValue)"])
+            state.changed = true
+        }
+    }
+
+    /// Takes decisions on the changed view and sends them, until cancelled. Nothing is decided
+    /// while the server replays its journal at start (before it listens): the first decision after
+    /// that restates every credit, since what was granted before a restart is not assumed.
+    func decideAndSend() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: Self.decisionInterval)
+            let (server, decisions) = state.withLock { state -> (ClearingServer?, [(venue: String, credits: [CrossMarginCredit])]) in
+                guard state.changed, let server = state.server, server.boundPort != nil else { return (nil, []) }
+                state.changed = false
+                let decisions = state.machine.decideCredits().map { (state.machine.venues[$0.venue], $0.credits) }
+                state.creditsSent += decisions.reduce(0) { $0 + $1.1.count }
+                return (server, decisions)
+            }
+            guard let server else { continue }
+            for (venue, credits) in decisions {
+                _ = try await server.send(credits.map(InstructionBody.credit), to: venue)
+            }
+        }
+    }
+
+    func status(links: [VenueLinkStatus]) -> ClearingStatus {
+        state.withLock { state in
+            let machine = state.machine
+            let views = machine.venues.indices.map { index in
+                let link = links.first { $0.venue == machine.venues[index] }
+                let view = machine.views[index]
+                let totals = view.totals()
+                return ClearingStatus.VenueView(
+                    venue: machine.venues[index], connected: link?.connected ?? false, stale: machine.stale[index],
+                    epoch: link?.epoch ?? 0, lastAppliedSequence: link?.lastAppliedSequence ?? 0,
+                    viewDigest: view.digest(), reportedDigest: link?.lastReportedDigest,
+                    accounts: view.accounts.count, collateral: totals.collateral, balanced: totals.isBalanced,
+                    pendingInstructions: link?.pendingInstructions ?? 0)
+            }
+            return ClearingStatus(venues: views, stalePolicy: machine.policy.rawValue, creditsSent: state.creditsSent,
+                                  creditGranted: machine.creditGranted)
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import CrossclearStore
+import CrossclearWire
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A venue node: its ``VenueMachine`` stepped on the cluster's clock, every step's changes journaled
+/// before they are sent, and the clearing node's instructions applied once and journaled before
+/// they are acknowledged. Runs until the scenario is over and then keeps serving instructions
+/// until it is shut down (SIGTERM or SIGINT through the service group).
+public final class VenueNode: Service, Sendable {
+    /// Everything a venue node needs to start.
+    public struct Settings: Sendable {
+        public var cluster: ClusterFile
+        public var venue: String
+        /// Simulated seconds per real second; 0 runs the steps back to back.
+        public var speed: Int64
+        public var heartbeatInterval: Duration = .milliseconds(250)
+        public var staleAfter: Duration = .seconds(1)
+
+        /// Settings at the cluster file's speed.
+        public init(cluster: ClusterFile, venue: String, speed: Int64? = nil) {
+            self.cluster = cluster
+            self.venue = venue
+            self.speed = speed ?? cluster.speed
+        }
+    }
+
+    public let settings: Settings
+    private let core: VenueCore
+    private let link: VenueLink
+    private let statusPath: String
+    private let logger: Logger
+
+    /// Opens (or creates) the venue's journal under the cluster's state directory, rebuilds the
+    /// venue from it and prepares the link to the clearing node.
+    public init(settings: Settings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        let identity = try NodeIdentity.venue(settings.venue)
+        let paths = NodePaths(cluster: settings.cluster)
+        try paths.createStateDirectory()
+        let journal = try Journal.open(path: paths.database(of: identity))
+        let core = try VenueCore(record: VenueJournal(journal: journal),
+                                 machine: VenueMachine(scenario: settings.cluster.scenario, venue: settings.venue), logger: logger)
+        self.core = core
+        statusPath = paths.status(of: identity)
+        let credentials = try NodeCredentials.load(node: identity, from: settings.cluster.certificates)
+        let clearing = settings.cluster.clearing
+        link = try VenueLink(
+            configuration: VenueLink.Configuration(
+                venue: settings.venue, host: clearing.host, port: clearing.port, epoch: core.record.epoch,
+                stream: VenueJournal.changesStream, heartbeatInterval: settings.heartbeatInterval, staleAfter: settings.staleAfter),
+            tls: try MutualTLS(credentials: credentials), journal: journal, instructions: core,
+            stateDigest: { core.publishedDigest }, instructionWatermark: { core.lastInstruction },
+            logger: logger)
+    }
+
+    /// Runs the link and the clock until shut down.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.link.run() }
+            group.addTask { try await cancelWhenGracefulShutdown { try await self.runClock() } }
+        }
+    }
+
+    /// Steps the venue at the cluster's speed, journaling and publishing each step's changes; once
+    /// the scenario is over, waits (serving instructions) until shut down.
+    private func runClock() async throws {
+        let interval = settings.speed > 0 ? Duration.milliseconds(core.timeStepSeconds * 1000 / settings.speed) : .zero
+        link.publish(upTo: core.lastSequence)
+        try writeStatus()
+        var next = ContinuousClock.now
+        while !Task.isCancelled {
+            guard let sequence = try core.step() else {
+                logger.info("scenario finished", metadata: ["changes": "\(core.lastSequence)"])
+                try writeStatus()
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    try writeStatus()
+                }
+                return
+            }
+            link.publish(upTo: sequence)
+            try writeStatus()
+            next = next.advanced(by: interval)
+            if interval > .zero { try await Task.sleep(until: next) } else { await Task.yield() }
+        }
+    }
+
+    /// Writes the node's status file (replaced atomically): what tests and the demo read.
+    private func writeStatus() throws {
+        try core.status(acknowledged: link.lastAcknowledged, connected: link.isConnected).writeJSON(to: statusPath)
+    }
+}
+
+/// The venue's machine and journal behind one lock: the clock steps it, the link applies
+/// instructions to it, and every change of state is journaled before anything is sent or
+/// acknowledged.
+final class VenueCore: InstructionConsumer, Sendable {
+    let record: VenueJournal
+    let timeStepSeconds: Int64
+    private let state: Mutex<State>
+    private let logger: Logger
+
+    private struct State: Sendable {
+        var machine: VenueMachine
+        var hasher: ChainHasher
+    }
+
+    /// Rebuilds `machine` from the journal (journaling its first changes on a first start).
+    init(record: VenueJournal, machine: VenueMachine, logger: Logger) throws {
+        var machine = machine
+        var hasher = try record.restore(&machine)
+        if hasher.lastSequence == 0 {
+            _ = try record.record(step: 0, bodies: machine.changes(), hasher: &hasher)
+        } else {
+            logger.info("restored from journal", metadata: [
+                "step": "\(machine.step)", "changes": "\(hasher.lastSequence)", "instructions": "\(machine.lastInstruction)",
+            ])
+        }
+        self.record = record
+        self.logger = logger
+        timeStepSeconds = machine.timeStepSeconds
+        state = Mutex(State(machine: machine, hasher: hasher))
+    }
+
+    var lastSequence: UInt64 { state.withLock { $0.hasher.lastSequence } }
+    var publishedDigest: UInt64 { state.withLock { $0.machine.published.digest() } }
+    var lastInstruction: UInt64 { state.withLock { $0.machine.lastInstruction } }
+
+    /// Runs and journals the next step; returns the last change's sequence, or nil when the
+    /// scenario is over.
+    func step() throws -> UInt64? {
+        try state.withLock { state in
+            guard !state.machine.isFinished else { return nil }
+            state.machine.advance()
+            _ = try record.record(step: state.machine.step, bodies: state.machine.changes(), hasher: &state.hasher)
+            return state.hasher.lastSequence
+        }
+    }
+
+    /// Applies instructions once each and journals them, in one transaction, before the link
+    /// acknowledges them. An instruction the venue refuses stops the batch there (the ones before it
+    /// are applied and journaled).
+    func apply(_ instructions: [Instruction]) async throws {
+        try state.withLock { state in
+            var applied: [Instruction] = []
+            defer {
+                do { try record.record(instructions: applied, afterStep: state.machine.step) } catch {
+                    // The machine is ahead of its journal: stop rather than acknowledge what is not durable.
+                    fatalError("cannot journal applied instructions: \(error)")
+                }
+            }
+            for instruction in instructions {
+                do {
+                    if try state.machine.apply(instruction) { applied.append(instruction) }
+                } catch {
+                    logger.error("instruction refused", metadata: ["id": "\(instruction.id)", "reason": "\(error)"])
+                    throw error
+                }
+            }
+        }
+    }
+
+    func status(acknowledged: UInt64, connected: Bool) -> VenueStatus {
+        state.withLock { state in
+            VenueStatus(machine: state.machine, changes: state.hasher.lastSequence, acknowledged: acknowledged, connected: connected)
+        }
+    }
+}
