@@ -1,0 +1,136 @@
+import CrossclearStore
+import CrossclearWire
+
+extension ClearingServer {
+    /// Why the rest of a ChangeBatch was not applied.
+    private enum Refusal {
+        /// A change ahead of the stream: resend from `expected`.
+        case gap(expected: UInt64, received: UInt64)
+        /// A change contradicting what was applied at `sequence`.
+        case fork(sequence: UInt64, existingHash: ChainHash, received: Change)
+        /// A change of an older epoch than the stream's.
+        case staleEpoch(UInt64)
+        /// A change of another epoch than the connection's.
+        case wrongEpoch(UInt64)
+    }
+
+    /// Judges a batch with the venue's ``SequenceTracker``, journals the changes to apply through
+    /// the group committer, hands them to the consumer, and only then acknowledges; a gap is
+    /// answered with one ResyncRequest per gap, a fork with ResyncRequest(0) and Goodbye(fork).
+    ///
+    /// - Returns: whether the connection goes on.
+    func ingest(_ changes: [Change], session: ClearingSession, requestedResend: inout UInt64?) async throws -> Bool {
+        let venue = session.venue
+        var accepted: [Change] = []
+        var refusal: Refusal?
+        judging: for change in changes {
+            guard change.epoch == session.epoch else {
+                refusal = change.epoch < session.epoch ? .staleEpoch(change.epoch) : .wrongEpoch(change.epoch)
+                break
+            }
+            var verdict = withVenue(venue) { $0.tracker.accept(change) }
+            if case .beyondHistory = verdict { verdict = try journaledVerdict(of: change, venue: venue) }
+            switch verdict {
+            case .apply:
+                accepted.append(change)
+            case .duplicate, .beyondHistory:
+                continue
+            case .gap(let expected):
+                refusal = .gap(expected: expected, received: change.sequence)
+                break judging
+            case .fork(let sequence, let existingHash):
+                refusal = .fork(sequence: sequence, existingHash: existingHash, received: change)
+                break judging
+            case .staleEpoch:
+                refusal = .staleEpoch(change.epoch)
+                break judging
+            }
+        }
+        if !accepted.isEmpty {
+            try await journalAndDeliver(accepted, session: session)
+            requestedResend = nil
+        }
+        let applied = withVenue(venue) { $0.tracker.lastSequence }
+        try await session.outbound.write(.ack(Ack(epoch: session.epoch, upTo: applied)))
+
+        let prefix = "venue:\(venue) epoch \(session.epoch)"
+        switch refusal {
+        case nil:
+            return true
+        case .gap(let expected, let received):
+            guard requestedResend != expected else { return true }
+            requestedResend = expected
+            let reason = "gap: received sequence \(received), expected \(expected)"
+            logger.warning("\(prefix): \(reason); asking for a resend from \(expected)")
+            try await session.outbound.write(.resyncRequest(ResyncRequest(fromSequence: expected, reason: reason)))
+            return true
+        case .fork(let sequence, let existingHash, let received):
+            let reason = "fork at sequence \(received.sequence): received hash \(received.hash) (previous \(received.previousHash)), applied \(existingHash) at \(sequence)"
+            logger.warning("\(prefix): \(reason); asking for a restatement in a larger epoch")
+            let detail = Goodbye.sanitizedDetail(reason)
+            try await session.outbound.write(.resyncRequest(ResyncRequest(fromSequence: 0, reason: detail)))
+            try await session.outbound.write(.goodbye(Goodbye(reason: .fork, detail: detail)))
+            return false
+        case .staleEpoch(let epoch), .wrongEpoch(let epoch):
+            let reason = "a change of epoch \(epoch) on a connection of epoch \(session.epoch)"
+            logger.warning("\(prefix): \(reason); closing")
+            try await session.outbound.write(.goodbye(Goodbye(reason: .protocolError, detail: reason)))
+            return false
+        }
+    }
+
+    /// Commits `changes` to the venue's stream of the session's epoch, records the digest, and hands
+    /// the newly journaled ones to the consumer. On any failure the tracker is reloaded from the
+    /// journal (it had advanced before the commit) and the error is thrown.
+    private func journalAndDeliver(_ changes: [Change], session: ClearingSession) async throws {
+        let venue = session.venue
+        let stream = TransportJournal.changeStream(venue: venue, epoch: session.epoch)
+        var delivered: [Change] = []
+        do {
+            let entries = try changes.map { change throws(WireError) in try TransportJournal.entry(for: change, stream: stream) }
+            let outcomes = try await committer.append(entries)
+            for (change, outcome) in zip(changes, outcomes) {
+                switch outcome {
+                case .appended: delivered.append(change)
+                case .duplicate: continue
+                default:
+                    throw TransportError.journalDisagrees("\(stream) refused sequence \(change.sequence): \(outcome)")
+                }
+            }
+        } catch {
+            try reloadTracker(venue: venue, epoch: session.epoch)
+            throw error
+        }
+        if let digest = Self.lastDigest(in: delivered) {
+            withVenue(venue) { $0.lastDigest = digest }
+        }
+        if !delivered.isEmpty {
+            await consumer.consume(venue: venue, epoch: session.epoch, changes: delivered)
+        }
+    }
+
+    /// Judges a change older than the tracker's memory against the journal.
+    private func journaledVerdict(of change: Change, venue: String) throws -> ChangeVerdict {
+        let stream = TransportJournal.changeStream(venue: venue, epoch: change.epoch)
+        let before = JournalPosition(epoch: Int64(change.epoch), sequence: Int64(change.sequence) - 1)
+        guard let entry = try journal.entries(stream: stream, after: before, limit: 1).first,
+            entry.sequence == Int64(change.sequence)
+        else {
+            return .fork(sequence: change.sequence, existingHash: .genesis)
+        }
+        let existing = try ChainHash(bytes: entry.hash)
+        return existing == change.hash ? .duplicate : .fork(sequence: change.sequence, existingHash: existing)
+    }
+
+    /// Puts the venue's tracker back at the journaled head of `epoch`.
+    private func reloadTracker(venue: String, epoch: UInt64) throws {
+        let head = try journal.last(stream: TransportJournal.changeStream(venue: venue, epoch: epoch))
+        let tracker =
+            if let head {
+                SequenceTracker(epoch: epoch, lastSequence: UInt64(head.sequence), lastHash: try ChainHash(bytes: head.hash))
+            } else {
+                SequenceTracker(epoch: epoch)
+            }
+        withVenue(venue) { $0.tracker = tracker }
+    }
+}

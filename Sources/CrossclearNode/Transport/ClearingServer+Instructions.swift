@@ -1,0 +1,74 @@
+import CrossclearStore
+import CrossclearWire
+
+extension ClearingServer {
+    /// Durably assigns the next ids of `venue` to `bodies` (consecutive, from 1 per venue, never
+    /// reused), puts them in the journal outbox, and returns the ids once committed. They are sent
+    /// at once when the venue is connected, and after every reconnect until acknowledged.
+    ///
+    /// - Throws: ``TransportError/unknownVenue(_:)``; a `WireError` for a body the protocol rejects
+    ///   (nothing is journaled then); a `StoreError` if the journal fails.
+    public func send(_ bodies: [InstructionBody], to venue: String) async throws -> [UInt64] {
+        guard state.withLock({ $0.venues[venue] != nil }) else { throw TransportError.unknownVenue(venue) }
+        guard !bodies.isEmpty else { return [] }
+        let ids = try await journal.transaction { transaction in
+            let cursor = TransportJournal.instructionIDCursor(venue: venue)
+            let last = UInt64(try transaction.cursor(cursor) ?? 0)
+            var ids: [UInt64] = []
+            for (offset, body) in bodies.enumerated() {
+                let id = last + 1 + UInt64(offset)
+                let payload = try TransportJournal.payload(of: Instruction(id: id, body: body))
+                _ = try transaction.enqueue(
+                    id: TransportJournal.outboxID(venue: venue, instruction: id), destination: venue, payload: payload)
+                ids.append(id)
+            }
+            try transaction.setCursor(cursor, Int64(last) + Int64(bodies.count))
+            return ids
+        }
+        let session = state.withLock { state in
+            state.venues[venue]?.pendingInstructions.formUnion(ids)
+            return state.venues[venue]?.session
+        }
+        session?.wakeOutbox()
+        return ids
+    }
+
+    /// Marks the given instruction ids of `venue` delivered (those still pending), in one transaction.
+    func markDelivered(_ ids: [UInt64], venue: String) async throws {
+        let pending = state.withLock { $0.venues[venue]?.pendingInstructions ?? [] }
+        let delivered = ids.filter(pending.contains)
+        guard !delivered.isEmpty else { return }
+        try await journal.transaction { transaction in
+            for id in delivered {
+                _ = try transaction.markDelivered(id: TransportJournal.outboxID(venue: venue, instruction: id))
+            }
+        }
+        state.withLock { _ = $0.venues[venue]?.pendingInstructions.subtract(delivered) }
+    }
+
+    /// Marks delivered every pending instruction of `venue` with an id up to `watermark` (the
+    /// Hello's `lastInstructionAcknowledged`).
+    func markDelivered(upTo watermark: UInt64, venue: String) async throws {
+        let covered = state.withLock { state in
+            (state.venues[venue]?.pendingInstructions ?? []).filter { $0 <= watermark }.sorted()
+        }
+        try await markDelivered(covered, venue: venue)
+    }
+
+    /// Sends the venue's pending instructions each time the session's outbox is woken, in id
+    /// order, each id once per connection (the first wake sends everything pending).
+    func pumpOutbox(_ session: ClearingSession) async throws {
+        var lastSent: UInt64 = 0
+        for await _ in session.outboxWakes {
+            let pending = try journal.pending(destination: session.venue)
+            let instructions = try pending.map { item throws(TransportError) in try TransportJournal.instruction(from: item) }
+                .filter { $0.id > lastSent }
+                .sorted { $0.id < $1.id }
+            guard let last = instructions.last else { continue }
+            for batch in InstructionBatch.split(instructions, maximumFrameLength: wire.maximumFrameLength) {
+                try await session.outbound.write(.instructionBatch(batch))
+            }
+            lastSent = last.id
+        }
+    }
+}

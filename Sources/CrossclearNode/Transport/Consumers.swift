@@ -1,0 +1,57 @@
+import CrossclearWire
+
+/// Receives the changes the clearing node accepted from its venues.
+public protocol ChangeConsumer: Sendable {
+    /// Each change of each (venue, epoch) exactly once, in sequence order, after it is durably journaled.
+    func consume(venue: String, epoch: UInt64, changes: [Change]) async
+
+    /// A venue's link changed: it connected or disconnected, or became stale or live again. This is
+    /// the stale policy hook: a stale venue's last state must be handled by a stated policy, never
+    /// read as zero exposure. The default does nothing.
+    func linkStatusChanged(_ status: VenueLinkStatus) async
+}
+
+extension ChangeConsumer {
+    /// Ignores the change of status.
+    public func linkStatusChanged(_ status: VenueLinkStatus) async {}
+}
+
+/// Applies the instructions the clearing node sends to a venue.
+public protocol InstructionConsumer: Sendable {
+    /// Applies the instruction durably, or recognises its id as already applied (then does nothing).
+    /// Returns when the effect is durable; the link acknowledges the id only after that.
+    func apply(_ instruction: Instruction) async throws
+}
+
+/// What the clearing node knows about one venue's link (``ClearingServer/linkStatus()``).
+public struct VenueLinkStatus: Sendable, Hashable {
+    /// The venue's name.
+    public var venue: String
+    /// Whether a connection of the venue has completed its handshake and is open.
+    public var connected: Bool
+    /// Whether nothing was heard from the venue within the configured stale-after time (also true
+    /// before it was ever heard from).
+    public var stale: Bool
+    /// The venue's current epoch as the clearing node knows it.
+    public var epoch: UInt64
+    /// The last sequence of ``epoch`` applied and durably journaled (0 when none).
+    public var lastAppliedSequence: UInt64
+    /// The digest carried by the venue's latest `digest` change, if one arrived.
+    public var lastReportedDigest: UInt64?
+    /// How many instructions for the venue are journaled in the outbox and not yet acknowledged.
+    public var pendingInstructions: Int
+
+    /// Creates a status value.
+    public init(
+        venue: String, connected: Bool, stale: Bool, epoch: UInt64, lastAppliedSequence: UInt64,
+        lastReportedDigest: UInt64?, pendingInstructions: Int
+    ) {
+        self.venue = venue
+        self.connected = connected
+        self.stale = stale
+        self.epoch = epoch
+        self.lastAppliedSequence = lastAppliedSequence
+        self.lastReportedDigest = lastReportedDigest
+        self.pendingInstructions = pendingInstructions
+    }
+}
