@@ -51,9 +51,9 @@ public final class ClearingNode: Service, Sendable {
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.server.run() }
-            group.addTask { try await cancelWhenGracefulShutdown { try await self.core.decideAndSend() } }
+            group.addTask { try await untilShutdown { try await self.core.decideAndSend() } }
             group.addTask {
-                try await cancelWhenGracefulShutdown {
+                try await untilShutdown {
                     while !Task.isCancelled {
                         try self.core.status(links: self.server.linkStatus()).writeJSON(to: self.statusPath)
                         try await Task.sleep(for: .milliseconds(250))

@@ -18,9 +18,11 @@ extension ChangeConsumer {
 
 /// Applies the instructions the clearing node sends to a venue.
 public protocol InstructionConsumer: Sendable {
-    /// Applies the instruction durably, or recognises its id as already applied (then does nothing).
-    /// Returns when the effect is durable; the link acknowledges the id only after that.
-    func apply(_ instruction: Instruction) async throws
+    /// Applies the instructions of one received batch in order, each durably or recognised by its id
+    /// as already applied (then it does nothing). Returns when every effect is durable (one
+    /// transaction for the batch, not one fsync per instruction); the link acknowledges the ids only
+    /// after that.
+    func apply(_ instructions: [Instruction]) async throws
 }
 
 /// What the clearing node knows about one venue's link (``ClearingServer/linkStatus()``).

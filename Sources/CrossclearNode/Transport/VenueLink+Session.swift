@@ -134,11 +134,9 @@ extension VenueLink {
         return changes.isEmpty ? nil : (from, changes)
     }
 
-    /// Applies each instruction in order (each durable before the next), then acknowledges them.
+    /// Applies the batch (durable when the consumer returns), then acknowledges its ids.
     private func apply(_ batch: InstructionBatch, _ outbound: NIOAsyncChannelOutboundWriter<WireMessage>) async throws {
-        for instruction in batch.instructions {
-            try await instructions.apply(instruction)
-        }
+        try await instructions.apply(batch.instructions)
         try await outbound.write(.instructionAck(InstructionAck(ids: batch.instructions.map(\.id))))
     }
 

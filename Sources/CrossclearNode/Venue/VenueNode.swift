@@ -61,7 +61,7 @@ public final class VenueNode: Service, Sendable {
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.link.run() }
-            group.addTask { try await cancelWhenGracefulShutdown { try await self.runClock() } }
+            group.addTask { try await untilShutdown { try await self.runClock() } }
         }
     }
 

@@ -38,7 +38,11 @@ final class RecordingInstructionConsumer: InstructionConsumer {
     }
     private let storage = Mutex(State())
 
-    func apply(_ instruction: Instruction) async throws {
+    func apply(_ instructions: [Instruction]) async throws {
+        for instruction in instructions { try await apply(instruction) }
+    }
+
+    private func apply(_ instruction: Instruction) async throws {
         let mustWait = storage.withLock { state in
             state.attempts.append(instruction.id)
             guard !state.applied.contains(instruction.id) else { return false }
