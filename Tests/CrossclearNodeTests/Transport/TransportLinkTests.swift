@@ -20,18 +20,20 @@ struct TransportLinkTests {
             let link = try fixture.link(venue: "venue-a", port: port, journal: venueJournal)
             let linking = RunningService { try await link.run() }
 
-            let last = try writer.journal(accountChanges: 10_000)
+            try writer.journal(accountChanges: 10_000)
+            let last = try writer.journal(digest: 0xC0FFEE)
             link.publish(upTo: last)
 
-            #expect(await eventually(seconds: 20) { link.lastAcknowledged == 10_000 })
+            #expect(await eventually(seconds: 20) { link.lastAcknowledged == 10_001 })
             let received = consumer.changes(of: "venue-a")
-            #expect(received.map(\.sequence) == Array(1...10_000))
+            #expect(received.map(\.sequence) == Array(1...10_001))
             #expect(received.allSatisfy { $0.epoch == 1 })
             let head = try fixture.clearingJournal.last(stream: "changes/venue-a/1")
-            #expect(head?.sequence == 10_000)
+            #expect(head?.sequence == 10_001)
             #expect(head?.hash == received.last?.hash.bytes)
             let status = try #require(server.linkStatus().first { $0.venue == "venue-a" })
-            #expect(status.connected && !status.stale && status.epoch == 1 && status.lastAppliedSequence == 10_000)
+            #expect(status.connected && !status.stale && status.epoch == 1 && status.lastAppliedSequence == 10_001)
+            #expect(status.lastReportedDigest == 0xC0FFEE)
 
             await linking.stop()
             await running.stop()

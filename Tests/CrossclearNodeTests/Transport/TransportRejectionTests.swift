@@ -64,6 +64,28 @@ struct TransportRejectionTests {
         }
     }
 
+    @Test("a newer connection of a venue supersedes the older one with Goodbye(superseded)")
+    func superseded() async throws {
+        try await withServer { fixture, _, port, _ in
+            let tls = try fixture.cluster.tls(.testVenue("venue-a"))
+            let logger = fixture.venueLogs.logger()
+            let answer = try await RawVenueClient.with(tls: tls, port: port, logger: logger) { older in
+                _ = try await older.hello(venue: "venue-a")
+                let newer = try await RawVenueClient.with(tls: tls, port: port, logger: logger) { newer in
+                    try await newer.hello(venue: "venue-a")
+                }
+                #expect(newer == .welcome(Welcome(epoch: 1, lastApplied: 0, lastAppliedHash: .genesis)))
+                return try await older.receive()
+            }
+            guard case .goodbye(let goodbye) = answer else {
+                Issue.record("expected a Goodbye, got \(String(describing: answer))")
+                return
+            }
+            #expect(goodbye.reason == .superseded)
+            #expect(fixture.serverLogs.messages(at: .info).contains { $0.contains("supersedes the one from 127.0.0.1:") })
+        }
+    }
+
     @Test("a malformed frame closes that connection with Goodbye(protocolError)")
     func malformedFrame() async throws {
         try await withServer { fixture, _, port, _ in

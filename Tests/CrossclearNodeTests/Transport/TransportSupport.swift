@@ -101,10 +101,19 @@ struct VenueJournalWriter {
     /// Journals `count` account changes; returns the last sequence.
     @discardableResult
     mutating func journal(accountChanges count: Int) throws -> UInt64 {
+        let first = hasher.lastSequence + 1
+        return try journal((0..<count).map { accountChange(number: first + UInt64($0)) })
+    }
+
+    /// Journals a digest change; returns its sequence.
+    mutating func journal(digest: UInt64) throws -> UInt64 {
+        try journal([.digest(digest)])
+    }
+
+    private mutating func journal(_ bodies: [ChangeBody]) throws -> UInt64 {
         var entries: [JournalEntry] = []
-        for _ in 0..<count {
-            let change = try hasher.append(accountChange(number: hasher.lastSequence + 1))
-            entries.append(try TransportJournal.entry(for: change, stream: stream))
+        for body in bodies {
+            entries.append(try TransportJournal.entry(for: try hasher.append(body), stream: stream))
         }
         let outcomes = try journal.append(entries)
         #expect(outcomes.allSatisfy { $0 == .appended })
