@@ -85,6 +85,7 @@ let package = Package(
             name: "CrossclearNodeTests",
             dependencies: [
                 "CrossclearNode",
+                "CrossclearEngine",
                 "CrossclearWire",
                 "CrossclearStore",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -19,7 +19,8 @@ struct ClusterProcessTests {
     /// databases: every venue's ledger conserved exactly and its markets balanced, the clearing
     /// node's view of each venue equal to it (digest and collateral), and every change the venue
     /// journaled present exactly once, gap-free, in the clearing journal.
-    static func checkQuietCluster(_ cluster: ClusterHarness) throws {
+    static func checkQuietCluster(_ harness: ClusterHarness) throws {
+        let cluster = harness.cluster
         let clearing = try #require(cluster.clearingStatus())
         for name in venues {
             let venue = try #require(cluster.venueStatus(name))
@@ -31,10 +32,10 @@ struct ClusterProcessTests {
             #expect(view.reportedDigest == venue.publishedDigest, "\(name): last reported digest")
             #expect(view.collateral == venue.publishedCollateral, "\(name)")
         }
-        for name in ["clearing"] + venues.map({ "venue-\($0)" }) {
-            #expect(cluster.stop(name) == 0, "\(name) did not stop cleanly on SIGTERM")
-        }
-        let journal = try Journal.open(path: cluster.statePath + "/clearing.sqlite")
+        let statuses = cluster.stopAll()
+        #expect(statuses.count == venues.count + 1)
+        #expect(statuses.values.allSatisfy { $0 == 0 }, "every node stops cleanly on SIGTERM: \(statuses)")
+        let journal = try Journal.open(path: harness.statePath + "/clearing.sqlite")
         defer { try? journal.close() }
         for name in venues {
             let venue = try #require(cluster.venueStatus(name))
@@ -46,44 +47,46 @@ struct ClusterProcessTests {
     @Test("three venues run a crash against the clearing node: conserved, balanced, every change once, views equal")
     func crash() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try Self.harness(in: directory)
+            let harness = try Self.harness(in: directory)
+            let cluster = harness.cluster
             defer { cluster.killAll() }
             try cluster.startClearing()
             for venue in Self.venues { try cluster.startVenue(venue) }
-            let quiet = await cluster.waitUntilQuiet(seconds: 120)
-            #expect(quiet, "the cluster did not converge:\n\(cluster.diagnostics())")
+            let quiet = await harness.waitUntilQuiet(seconds: 120)
+            #expect(quiet, "the cluster did not converge:\n\(harness.diagnostics())")
             guard quiet else { return }
             let clearing = try #require(cluster.clearingStatus())
             #expect(clearing.creditsSent > 0, "hedgers across venues get cross-margin credit")
-            try Self.checkQuietCluster(cluster)
+            try Self.checkQuietCluster(harness)
         }
     }
 
     @Test("kill -9 of a venue mid-crash and of the clearing node: both restart from their journals and the cluster converges")
     func killNinety() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try Self.harness(in: directory)
+            let harness = try Self.harness(in: directory)
+            let cluster = harness.cluster
             defer { cluster.killAll() }
             try cluster.startClearing()
             for venue in Self.venues { try cluster.startVenue(venue) }
 
-            #expect(await cluster.waitForStep("binance", 60, seconds: 60))
-            cluster.stop("venue-binance", signal: SIGKILL)
+            #expect(await harness.waitForStep("binance", 60, seconds: 60))
+            cluster.stop(try .venue("binance"), signal: SIGKILL)
             let killedAt = try #require(cluster.venueStatus("binance"))
             try cluster.startVenue("binance")
 
-            #expect(await cluster.waitForStep("dydx", 150, seconds: 60))
-            cluster.stop("clearing", signal: SIGKILL)
+            #expect(await harness.waitForStep("dydx", 150, seconds: 60))
+            cluster.stop(.clearing, signal: SIGKILL)
             try await Task.sleep(for: .milliseconds(500))
             try cluster.startClearing()
 
-            let quiet = await cluster.waitUntilQuiet(seconds: 120)
-            #expect(quiet, "the cluster did not converge after the kills:\n\(cluster.diagnostics())")
+            let quiet = await harness.waitUntilQuiet(seconds: 120)
+            #expect(quiet, "the cluster did not converge after the kills:\n\(harness.diagnostics())")
             guard quiet else { return }
-            #expect(cluster.log("venue-binance").contains("restored from journal"), "binance rebuilt itself from its journal")
+            #expect(cluster.log(try .venue("binance")).contains("restored from journal"), "binance rebuilt itself from its journal")
             let binance = try #require(cluster.venueStatus("binance"))
             #expect(binance.changes >= killedAt.changes, "a restarted venue never has less than it journaled")
-            try Self.checkQuietCluster(cluster)
+            try Self.checkQuietCluster(harness)
         }
     }
 }
