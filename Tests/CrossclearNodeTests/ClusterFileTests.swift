@@ -24,7 +24,7 @@ struct ClusterFileTests {
         let cluster = try ClusterFile.load(path: Self.root + "/cluster/demo.toml")
         #expect(cluster.name == "demo")
         #expect(cluster.design == .sharedFull)
-        #expect(cluster.speed == 20)
+        #expect(cluster.speed == 60)
         #expect(cluster.stateDirectory == "state/demo")
         #expect(cluster.clearing == NodeAddress(host: "127.0.0.1", port: 7400))
         #expect(cluster.venues.map(\.name) == ["hyperliquid", "binance", "dydx", "lighter"])

@@ -83,9 +83,7 @@ public final class LocalCluster: @unchecked Sendable {
     // MARK: - Status
 
     /// A node's log file.
-    public func logPath(_ node: NodeIdentity) -> String {
-        (file.stateDirectory as NSString).appendingPathComponent("\(node.fileSafeName).log")
-    }
+    public func logPath(_ node: NodeIdentity) -> String { paths.log(of: node) }
 
     /// A node's log so far.
     public func log(_ node: NodeIdentity) -> String { (try? String(contentsOfFile: logPath(node), encoding: .utf8)) ?? "" }

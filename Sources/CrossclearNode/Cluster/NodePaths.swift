@@ -9,6 +9,7 @@ import Foundation
 ///   venue-<name>.sqlite           a venue node's journal
 ///   clearing.status.json          each node's status, replaced atomically as it runs
 ///   venue-<name>.status.json
+///   clearing.log, venue-<name>.log  logs, when the demo or a test starts the node
 /// ```
 public struct NodePaths: Sendable, Hashable {
     /// The state directory.
@@ -21,6 +22,9 @@ public struct NodePaths: Sendable, Hashable {
 
     /// A node's SQLite journal.
     public func database(of node: NodeIdentity) -> String { path("\(node.fileSafeName).sqlite") }
+
+    /// A node's log, when the demo or a test runs it (`<node>.log`).
+    public func log(of node: NodeIdentity) -> String { path("\(node.fileSafeName).log") }
 
     /// A node's status file.
     public func status(of node: NodeIdentity) -> String { path("\(node.fileSafeName).status.json") }
