@@ -62,6 +62,12 @@ public final class LocalCluster: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Sends `signal` to a running node without waiting (SIGSTOP and SIGCONT pause and resume it).
+    public func send(_ signal: Int32, to node: NodeIdentity) {
+        guard let process = lock.withLock({ processes[node.name] }) else { return }
+        kill(process.processIdentifier, signal)
+    }
+
     /// Stops every node with `signal`: venues first, then the clearing node. Returns each exit status.
     @discardableResult
     public func stopAll(signal: Int32 = SIGTERM) -> [String: Int32] {

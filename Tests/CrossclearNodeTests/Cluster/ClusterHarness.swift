@@ -82,7 +82,8 @@ struct ClusterHarness {
         await poll(seconds: seconds) { (cluster.venueStatus(venue)?.step ?? 0) >= step }
     }
 
-    private func poll(seconds: Double, _ condition: () -> Bool) async -> Bool {
+    /// Polls `condition` every 20 ms until it holds or `seconds` pass.
+    func poll(seconds: Double, _ condition: () -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition() { return true }

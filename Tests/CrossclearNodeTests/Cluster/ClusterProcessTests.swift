@@ -89,4 +89,29 @@ struct ClusterProcessTests {
             try Self.checkQuietCluster(harness)
         }
     }
+
+    @Test("a paused venue (SIGSTOP: TCP stays up) is marked stale by heartbeat under the stale policy, then recovers")
+    func pausedVenue() async throws {
+        try await withTemporaryDirectory { directory in
+            let harness = try Self.harness(in: directory)
+            let cluster = harness.cluster
+            defer { cluster.killAll() }
+            try cluster.startClearing()
+            for venue in Self.venues { try cluster.startVenue(venue) }
+            #expect(await harness.waitForStep("binance", 40, seconds: 60))
+            let binance = try NodeIdentity.venue("binance")
+            cluster.send(SIGSTOP, to: binance)
+            let markedStale = await harness.poll(seconds: 20) {
+                cluster.clearingStatus()?.venues.first { $0.venue == "binance" }?.stale == true
+            }
+            cluster.send(SIGCONT, to: binance)
+            #expect(markedStale, "the clearing node did not mark the paused venue stale:\n\(harness.diagnostics())")
+            #expect(cluster.log(.clearing).contains("venue stale"), "the stale policy was not applied")
+            let quiet = await harness.waitUntilQuiet(seconds: 120)
+            #expect(quiet, "the cluster did not recover after SIGCONT:\n\(harness.diagnostics())")
+            guard quiet else { return }
+            #expect(cluster.clearingStatus()?.venues.allSatisfy { !$0.stale } == true)
+            try Self.checkQuietCluster(harness)
+        }
+    }
 }
