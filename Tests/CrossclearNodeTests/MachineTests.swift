@@ -30,7 +30,7 @@ struct MachineTests {
     func viewMatchesPublished() throws {
         let scenario = try Self.scenario()
         for name in scenario.venues.map(\.name) {
-            var venue = try VenueMachine(scenario: scenario, venue: name)
+            var venue = try VenueMachine(scenario: scenario, venue: name, design: .sharedFull)
             var view = MarginBook()
             try Self.run(&venue, steps: venue.stepCount) { changes in
                 for change in changes {
@@ -48,8 +48,8 @@ struct MachineTests {
     @Test("a venue machine is deterministic: same inputs, same changes and engine digest")
     func deterministic() throws {
         let scenario = try Self.scenario()
-        var first = try VenueMachine(scenario: scenario, venue: "binance")
-        var second = try VenueMachine(scenario: scenario, venue: "binance")
+        var first = try VenueMachine(scenario: scenario, venue: "binance", design: .sharedFull)
+        var second = try VenueMachine(scenario: scenario, venue: "binance", design: .sharedFull)
         var firstChanges: [[ChangeBody]] = []
         var secondChanges: [[ChangeBody]] = []
         Self.run(&first, steps: 40) { firstChanges.append($0) }
@@ -60,7 +60,7 @@ struct MachineTests {
 
     @Test("instructions apply once, in order; a gap or an unknown account is refused and changes nothing")
     func instructions() throws {
-        var venue = try VenueMachine(scenario: Self.scenario(), venue: "dydx")
+        var venue = try VenueMachine(scenario: Self.scenario(), venue: "dydx", design: .sharedFull)
         let account: UInt32 = 4  // the first trader account (0 to 3 are the venue's own)
         let credit = Instruction(id: 1, body: .credit(CrossMarginCredit(account: account, thresholdReduction: Amount(whole: 5))))
         #expect(try venue.apply(credit))
@@ -82,7 +82,7 @@ struct MachineTests {
         let scenario = try Self.scenario()
         var clearing = ClearingMachine(scenario: scenario, design: .sharedFull, policy: .withdrawCredit)
         for (index, name) in scenario.venues.map(\.name).enumerated() {
-            var venue = try VenueMachine(scenario: scenario, venue: name)
+            var venue = try VenueMachine(scenario: scenario, venue: name, design: .sharedFull)
             try clearing.consume(venue: index, changes: venue.changes())
         }
         let granted = clearing.decideCredits()
@@ -96,5 +96,30 @@ struct MachineTests {
         #expect(revoked.allSatisfy { $0.thresholdReduction == .zero })
         clearing.setStale(venue: venue, false)
         #expect(clearing.decideCredits().flatMap(\.credits).count == revoked.count)
+    }
+
+    /// The metrics a cluster of venue machines and the simulator's world must agree on exactly under
+    /// a siloed design (counts and sums; traders hit on two venues count once in the world).
+    static func comparable(_ metrics: OutcomeMetrics) -> [String: Int64] {
+        ["liquidations": Int64(metrics.liquidationCount), "liquidation notional": metrics.liquidationNotional.raw,
+         "liquidation fees": metrics.liquidationFees.raw, "own-layer takeovers": Int64(metrics.ownLayerTakeovers),
+         "ADL fills": Int64(metrics.adlCount), "ADL notional": metrics.adlNotional.raw, "bad debt": metrics.badDebt.raw,
+         "own layers end": metrics.ownLayersEnd.raw, "own layers start": metrics.ownLayersStart.raw]
+    }
+
+    /// Adds two metric tables key by key.
+    static func sum(_ a: [String: Int64], _ b: [String: Int64]) -> [String: Int64] { a.merging(b, uniquingKeysWith: +) }
+
+    @Test("under siloed designs the venue machines, each alone, add up exactly to the simulator's world", arguments: [ClearingDesign.siloedFund, .siloedBackstop])
+    func matchesSimulator(design: ClearingDesign) throws {
+        let scenario = try Self.scenario(traders: 1_500)
+        let world = Simulator.run(scenario, design: design)
+        var total: [String: Int64] = [:]
+        for name in scenario.venues.map(\.name) {
+            var venue = try VenueMachine(scenario: scenario, venue: name, design: design)
+            while !venue.isFinished { venue.advance() }
+            total = Self.sum(total, Self.comparable(venue.outcome.metrics))
+        }
+        #expect(total == Self.comparable(world.metrics))
     }
 }

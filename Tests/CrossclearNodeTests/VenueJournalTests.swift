@@ -27,7 +27,7 @@ struct VenueJournalTests {
     func restore() async throws {
         try await withTemporaryDirectory { directory in
             let scenario = try MachineTests.scenario()
-            var live = try VenueMachine(scenario: scenario, venue: "hyperliquid")
+            var live = try VenueMachine(scenario: scenario, venue: "hyperliquid", design: .sharedFull)
             var hasher = ChainHasher(epoch: 1)
             do {
                 let record = VenueJournal(journal: try Journal.open(path: directory + "/venue.sqlite"))
@@ -35,7 +35,7 @@ struct VenueJournalTests {
                 try record.journal.close()
             }
             let record = VenueJournal(journal: try Journal.open(path: directory + "/venue.sqlite"))
-            var restored = try VenueMachine(scenario: scenario, venue: "hyperliquid")
+            var restored = try VenueMachine(scenario: scenario, venue: "hyperliquid", design: .sharedFull)
             let restoredHasher = try record.restore(&restored)
             #expect(restored.engineDigest == live.engineDigest)
             #expect(restored.published == live.published)
@@ -56,11 +56,11 @@ struct VenueJournalTests {
     func divergence() async throws {
         try await withTemporaryDirectory { directory in
             let scenario = try MachineTests.scenario()
-            var venue = try VenueMachine(scenario: scenario, venue: "binance")
+            var venue = try VenueMachine(scenario: scenario, venue: "binance", design: .sharedFull)
             var hasher = ChainHasher(epoch: 1)
             let record = VenueJournal(journal: try Journal.open(path: directory + "/venue.sqlite"))
             try Self.runJournaled(&venue, record, steps: 2, hasher: &hasher)
-            var other = try VenueMachine(scenario: scenario, venue: "dydx")
+            var other = try VenueMachine(scenario: scenario, venue: "dydx", design: .sharedFull)
             #expect(throws: VenueJournalError.self) { _ = try record.restore(&other) }
         }
     }

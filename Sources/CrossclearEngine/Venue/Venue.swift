@@ -51,6 +51,10 @@ public struct Venue: Sendable {
     /// The form of the own layer under the world's design.
     public let ownLayerForm: OwnLayerForm
     public internal(set) var markets: [MarketState]
+    /// The venue's own random stream (oracle source noise, its ADL rotation), seeded from the world's
+    /// seed and the venue's name: a venue draws the same numbers whether it runs alone (a venue node)
+    /// or beside others (the simulator).
+    var random: SeededRandom
     /// Market slot of each asset of the world, or -1 when the venue does not list it.
     public let slotOfAsset: [Int]
 
@@ -93,8 +97,11 @@ public struct Venue: Sendable {
     static let poolAccount = 2
     static let adlAccount = 3
 
-    init(config: VenueConfig, assets: [AssetConfig], design: ClearingDesign) {
+    init(config: VenueConfig, assets: [AssetConfig], design: ClearingDesign, seed: UInt64) {
         self.config = config
+        var name = StateDigest()
+        for byte in config.name.utf8 { name.add(Int64(byte)) }
+        random = SeededRandom(seed: seed ^ name.value)
         profile = VenueProfile.of(config.profile)
         ownLayerForm = switch design {
         case .siloedBackstop: .vault

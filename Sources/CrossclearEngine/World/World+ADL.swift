@@ -254,7 +254,8 @@ extension World {
             return sizes.enumerated().compactMap { $1.raw > 0 ? ($0, min($1.raw, abs(candidates[$0].size))) : nil }
         case .dydxRotation:
             guard !candidates.isEmpty else { return [] }
-            let start = Int(random.below(UInt64(candidates.count)))
+            let bound = UInt64(candidates.count)
+            let start = Int(group.policyVenue >= 0 ? venues[group.policyVenue].random.below(bound) : random.below(bound))
             let order = (0..<min(candidates.count, 500)).map { (start + $0) % candidates.count }
             return takeInOrder(order, candidates, size: group.size)
         case .hyperliquidQueue, .binanceQueue, .bitmexQueue, .hedgeAware, .venueDefault:

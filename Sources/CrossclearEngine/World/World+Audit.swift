@@ -73,6 +73,7 @@ extension World {
             digest.add(venue.collateral)
             digest.add(venue.settlement)
             digest.add(venue.credit)
+            digest.add(Int64(bitPattern: venue.random.state))
             for slot in venue.markets.indices {
                 digest.add(venue.quantity[slot])
                 digest.add(venue.basis[slot])

@@ -48,7 +48,7 @@ extension World {
                 var quotes: [Int64] = []
                 for _ in 0..<oracleConfig.sources {
                     let noise = oracleConfig.sourceNoiseBasisPoints == 0
-                        ? 0 : random.int(in: -oracleConfig.sourceNoiseBasisPoints...oracleConfig.sourceNoiseBasisPoints)
+                        ? 0 : venues[venue].random.int(in: -oracleConfig.sourceNoiseBasisPoints...oracleConfig.sourceNoiseBasisPoints)
                     quotes.append(reference.scaled(by: Ratio(raw: Ratio.unit + noise * World.basisPoint), rounding: .down).raw)
                 }
                 quotes.sort()

@@ -65,6 +65,7 @@ public struct World: Sendable {
     public let config: EngineConfig
     public internal(set) var venues: [Venue]
     public internal(set) var timeSeconds: Int64 = 0
+    /// The clearing layer's random stream (ADL rotation across venues); each venue has its own.
     var random: SeededRandom
 
     // MARK: - Ledger accounts outside the venues (Amount raw)
@@ -114,7 +115,7 @@ public struct World: Sendable {
     /// An empty world of one design.
     public init(config: EngineConfig) {
         self.config = config
-        venues = config.venues.map { Venue(config: $0, assets: config.assets, design: config.design) }
+        venues = config.venues.map { Venue(config: $0, assets: config.assets, design: config.design, seed: config.seed) }
         random = SeededRandom(seed: config.seed)
         lossAllocation = Array(repeating: 0, count: config.venues.count)
         treasury = Array(repeating: 0, count: config.venues.count)

@@ -32,8 +32,10 @@ public struct VenueMachine: Sendable {
 
     /// Builds the venue's world: opens it at the scenario's first prices, adds the scenario's
     /// traders that hold a leg on this venue, hands the book to market makers and funds the venue's
-    /// own layer. The venue's own layer takes the form of its profile (vault or fund).
-    public init(scenario: Scenario, venue: String) throws(VenueMachineError) {
+    /// own layer. Under a siloed design the venue runs exactly as in the simulator's world of that
+    /// design; under a shared design its own layer takes the form of its profile (vault or fund), and
+    /// what the clearing layer adds reaches it as instructions.
+    public init(scenario: Scenario, venue: String, design: ClearingDesign) throws(VenueMachineError) {
         guard let index = scenario.venues.firstIndex(where: { $0.name == venue }) else {
             throw .unknownVenue(venue, known: scenario.venues.map(\.name))
         }
@@ -43,9 +45,10 @@ public struct VenueMachine: Sendable {
         timeStepSeconds = scenario.timeStepSeconds
         prices = PriceModel(scenario: scenario)
 
-        var config = scenario.engineConfig(design: .siloedFund)
-        let form = VenueProfile.of(config.venues[index].profile).naturalForm
-        config.design = form == .vault ? .siloedBackstop : .siloedFund
+        var config = scenario.engineConfig(design: design)
+        if design.isShared {
+            config.design = VenueProfile.of(config.venues[index].profile).naturalForm == .vault ? .siloedBackstop : .siloedFund
+        }
         config.venues = [config.venues[index]]
         world = World(config: config)
         world.apply(.open(referencePrices: prices.prices(at: 0)))

@@ -43,7 +43,7 @@ public final class VenueNode: Service, Sendable {
         try paths.createStateDirectory()
         let journal = try Journal.open(path: paths.database(of: identity))
         let core = try VenueCore(record: VenueJournal(journal: journal),
-                                 machine: VenueMachine(scenario: settings.cluster.scenario, venue: settings.venue), logger: logger)
+                                 machine: VenueMachine(scenario: settings.cluster.scenario, venue: settings.venue, design: settings.cluster.design), logger: logger)
         self.core = core
         statusPath = paths.status(of: identity)
         let credentials = try NodeCredentials.load(node: identity, from: settings.cluster.certificates)

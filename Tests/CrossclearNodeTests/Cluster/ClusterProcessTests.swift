@@ -1,3 +1,5 @@
+import CrossclearEngine
+import CrossclearSimulation
 import CrossclearStore
 import Foundation
 import Testing
@@ -11,8 +13,8 @@ struct ClusterProcessTests {
     static let venues = ["hyperliquid", "binance", "dydx"]
 
     /// A short oct10 crash: 3,000 traders, 20 simulated minutes (240 steps) at 300x.
-    static func harness(in directory: String) throws -> ClusterHarness {
-        try ClusterHarness(directory: directory, venues: venues, traders: 3_000, durationSeconds: 1_200, speed: 300)
+    static func harness(in directory: String, design: String = "shared-full") throws -> ClusterHarness {
+        try ClusterHarness(directory: directory, venues: venues, traders: 3_000, durationSeconds: 1_200, speed: 300, design: design)
     }
 
     /// The checks of a quiet cluster, from the nodes' status files and, once they are stopped, their
@@ -111,6 +113,31 @@ struct ClusterProcessTests {
             #expect(quiet, "the cluster did not recover after SIGCONT:\n\(harness.diagnostics())")
             guard quiet else { return }
             #expect(cluster.clearingStatus()?.venues.allSatisfy { !$0.stale } == true)
+            try Self.checkQuietCluster(harness)
+        }
+    }
+
+    @Test("the cluster and the simulator give the same outcome for the same scenario and seed (siloed-fund: exactly)")
+    func matchesSimulator() async throws {
+        try await withTemporaryDirectory { directory in
+            let harness = try Self.harness(in: directory, design: "siloed-fund")
+            let cluster = harness.cluster
+            defer { cluster.killAll() }
+            try cluster.startClearing()
+            for venue in Self.venues { try cluster.startVenue(venue) }
+            let quiet = await harness.waitUntilQuiet(seconds: 120)
+            #expect(quiet, "the cluster did not converge:\n\(harness.diagnostics())")
+            guard quiet else { return }
+            var measured: [String: Int64] = [:]
+            for name in Self.venues {
+                measured = MachineTests.sum(measured, MachineTests.comparable(try #require(cluster.venueStatus(name)).metrics))
+            }
+            let expected = MachineTests.comparable(Simulator.run(cluster.file.scenario, design: .siloedFund).metrics)
+            print("cluster vs simulator, oct10 with 3,000 traders over 20 minutes, siloed-fund, seed \(cluster.file.scenario.seed) (tolerance: exact)")
+            for key in expected.keys.sorted() {
+                print("  \(key.padding(toLength: 22, withPad: " ", startingAt: 0)) cluster \(measured[key] ?? -1)  simulator \(expected[key] ?? -1)")
+            }
+            #expect(measured == expected)
             try Self.checkQuietCluster(harness)
         }
     }
