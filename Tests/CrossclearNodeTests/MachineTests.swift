@@ -85,6 +85,7 @@ struct MachineTests {
             var venue = try VenueMachine(scenario: scenario, venue: name, design: .sharedFull)
             try clearing.consume(venue: index, changes: venue.changes())
         }
+        #expect(clearing.digestMismatches == [0, 0, 0, 0])
         let granted = clearing.decideCredits()
         #expect(!granted.isEmpty, "hedgers hold offsetting legs, so some credit is due")
         #expect(clearing.decideCredits().isEmpty, "nothing changed, nothing resent")
@@ -96,6 +97,20 @@ struct MachineTests {
         #expect(revoked.allSatisfy { $0.thresholdReduction == .zero })
         clearing.setStale(venue: venue, false)
         #expect(clearing.decideCredits().flatMap(\.credits).count == revoked.count)
+    }
+
+    @Test("a reported digest the view does not match is counted and reported, never passed over")
+    func digestMismatch() throws {
+        let scenario = try Self.scenario()
+        var clearing = ClearingMachine(scenario: scenario, design: .sharedFull, policy: .withdrawCredit)
+        var venue = try VenueMachine(scenario: scenario, venue: "binance", design: .sharedFull)
+        var changes = venue.changes()
+        #expect(try clearing.consume(venue: 1, changes: changes))
+        venue.advance()
+        changes = venue.changes()
+        changes.removeFirst()  // a change lost on the way
+        #expect(try !clearing.consume(venue: 1, changes: changes))
+        #expect(clearing.digestMismatches == [0, 1, 0, 0])
     }
 
     /// The metrics a cluster of venue machines and the simulator's world must agree on exactly under

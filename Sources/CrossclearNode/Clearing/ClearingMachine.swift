@@ -27,6 +27,9 @@ public struct ClearingMachine: Sendable {
     public private(set) var views: [MarginBook]
     /// Venues whose heartbeat is late.
     public private(set) var stale: [Bool]
+    /// Per venue: digests the venue reported that the view did not match at that point of the stream
+    /// (anti-entropy; zero unless something was lost, duplicated or corrupted).
+    public private(set) var digestMismatches: [Int]
     public let policy: StalePolicy
 
     private let nets: Bool
@@ -53,6 +56,7 @@ public struct ClearingMachine: Sendable {
         venues = scenario.venues.map(\.name)
         views = Array(repeating: MarginBook(), count: scenario.venues.count)
         stale = Array(repeating: false, count: scenario.venues.count)
+        digestMismatches = Array(repeating: 0, count: scenario.venues.count)
         self.policy = policy
         nets = design.nets
         creditCap = scenario.clearing.nettingCreditCap
@@ -64,14 +68,22 @@ public struct ClearingMachine: Sendable {
         }
     }
 
-    /// Applies a venue's changes to the view (in stream order, each once).
-    public mutating func consume(venue: Int, changes: [ChangeBody]) throws(MarginBookError) {
+    /// Applies a venue's changes to the view (in stream order, each once), checking every digest the
+    /// venue reports against the view at that point. Returns false when a digest did not match.
+    @discardableResult
+    public mutating func consume(venue: Int, changes: [ChangeBody]) throws(MarginBookError) -> Bool {
+        var matched = true
         for change in changes {
+            if case .digest(let digest) = change, digest != views[venue].digest() {
+                digestMismatches[venue] += 1
+                matched = false
+            }
             try views[venue].apply(change)
             if case .account(let state) = change, state.trader != VenueMachine.venueOwned {
                 index(Leg(venue: venue, account: state.account), trader: state.trader)
             }
         }
+        return matched
     }
 
     /// The credit granted now, over every account (Amount raw).

@@ -98,7 +98,10 @@ final class ClearingCore: ChangeConsumer, Sendable {
         state.withLock { state in
             guard let index = state.machine.venues.firstIndex(of: venue) else { return }
             do {
-                try state.machine.consume(venue: index, changes: changes.map(\.body))
+                if try !state.machine.consume(venue: index, changes: changes.map(\.body)) {
+                    logger.error("view diverged from the venue's digest", metadata: [
+                        "venue": "\(venue)", "epoch": "\(epoch)", "through": "\(changes.last?.sequence ?? 0)"])
+                }
             } catch {
                 logger.error("change refused by the clearing view", metadata: ["venue": "\(venue)", "reason": "\(error)"])
                 return
@@ -150,6 +153,7 @@ final class ClearingCore: ChangeConsumer, Sendable {
                     venue: machine.venues[index], connected: link?.connected ?? false, stale: machine.stale[index],
                     epoch: link?.epoch ?? 0, lastAppliedSequence: link?.lastAppliedSequence ?? 0,
                     viewDigest: view.digest(), reportedDigest: link?.lastReportedDigest,
+                    digestMismatches: machine.digestMismatches[index],
                     accounts: view.accounts.count, collateral: totals.collateral, balanced: totals.isBalanced,
                     pendingInstructions: link?.pendingInstructions ?? 0)
             }

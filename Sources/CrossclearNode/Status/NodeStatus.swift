@@ -53,6 +53,8 @@ public struct ClearingStatus: Sendable, Hashable, Codable {
         /// The digest of the clearing node's view of the venue, and the last digest the venue reported.
         public var viewDigest: UInt64
         public var reportedDigest: UInt64?
+        /// Reported digests the view did not match when they arrived (anti-entropy alarms).
+        public var digestMismatches: Int
         public var accounts: Int
         /// Collateral over the venue's accounts, and whether every market's long and short sizes match.
         public var collateral: Int64

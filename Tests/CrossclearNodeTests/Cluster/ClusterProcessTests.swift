@@ -32,6 +32,7 @@ struct ClusterProcessTests {
             #expect(view.balanced, "\(name): long and short open interest differ in the clearing view")
             #expect(view.viewDigest == venue.publishedDigest, "\(name)")
             #expect(view.reportedDigest == venue.publishedDigest, "\(name): last reported digest")
+            #expect(view.digestMismatches == 0, "\(name): the view diverged from a reported digest")
             #expect(view.collateral == venue.publishedCollateral, "\(name)")
         }
         let statuses = cluster.stopAll()
