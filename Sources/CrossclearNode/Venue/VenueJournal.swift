@@ -31,16 +31,16 @@ public struct VenueJournal: Sendable {
         self.epoch = epoch
     }
 
-    /// Replays the journal into a freshly built `machine`: its first changes, then each journaled
-    /// step with the instructions applied before it, up to the last journaled step. Returns the
-    /// change-chain writer positioned at the journal's head.
+    /// Rebuilds a freshly built `machine` from the journal: replays each journaled step with the
+    /// instructions applied before it (the engine only: stepping is cheap), rebuilds what the venue
+    /// published from the journaled changes (checking their hash chain), and then checks that the
+    /// replayed venue has nothing left to publish: its state is exactly what the journal says it
+    /// published. Returns the change-chain writer positioned at the journal's head.
     ///
     /// - Throws: ``VenueJournalError`` when the journal does not replay to itself (corruption or a
     ///   different cluster file), or a store error.
     public func restore(_ machine: inout VenueMachine) throws -> ChainHasher {
-        let lastStep = Int(try journal.cursor(Self.stepCursor) ?? -1)
-        var hasher = ChainHasher(epoch: epoch)
-        guard lastStep >= 0 else { return hasher }
+        guard let lastStep = try journal.cursor(Self.stepCursor).map(Int.init) else { return ChainHasher(epoch: epoch) }
         var pending = try instructions()[...]
         func applyInstructions(through step: Int) throws {
             while let next = pending.first, next.step <= step {
@@ -48,16 +48,29 @@ public struct VenueJournal: Sendable {
                 pending.removeFirst()
             }
         }
-        for body in machine.changes() { _ = try hasher.append(body) }
         for step in stride(from: 1, through: lastStep, by: 1) {
             try applyInstructions(through: step - 1)
             machine.advance()
-            for body in machine.changes() { _ = try hasher.append(body) }
         }
         try applyInstructions(through: lastStep)
-        let head = try journal.last(stream: Self.changesStream)
-        guard head?.sequence ?? 0 == Int64(hasher.lastSequence), head.map({ $0.hash == hasher.lastHash.bytes }) ?? true else {
-            throw VenueJournalError.replayDiverged(step: lastStep, journaled: head?.sequence ?? 0, replayed: hasher.lastSequence)
+
+        var published = MarginBook()
+        var hasher = ChainHasher(epoch: epoch)
+        while true {
+            let batch = try changes(after: hasher.lastSequence, limit: 16_384)
+            guard !batch.isEmpty else { break }
+            for change in batch {
+                guard change.sequence == hasher.lastSequence + 1, change.previousHash == hasher.lastHash, ChainHasher.isValid(change) else {
+                    throw VenueJournalError.brokenChain(sequence: change.sequence)
+                }
+                try published.apply(change.body)
+                hasher = ChainHasher(epoch: epoch, lastSequence: change.sequence, lastHash: change.hash)
+            }
+        }
+        machine.adopt(published: published)
+        let unpublished = machine.changes()
+        guard unpublished.isEmpty else {
+            throw VenueJournalError.replayDiverged(step: lastStep, unpublished: unpublished.count - 1)
         }
         return hasher
     }
@@ -126,15 +139,18 @@ public struct VenueJournal: Sendable {
 
 /// Why a venue journal cannot be used.
 public enum VenueJournalError: Error, Sendable, Hashable, CustomStringConvertible {
-    case replayDiverged(step: Int, journaled: Int64, replayed: UInt64)
+    case replayDiverged(step: Int, unpublished: Int)
+    case brokenChain(sequence: UInt64)
     case refused(sequence: UInt64, outcome: String)
     case unreadableInstruction(sequence: Int64)
 
     public var description: String {
         switch self {
-        case .replayDiverged(let step, let journaled, let replayed):
-            "replaying the journal to step \(step) gave change \(replayed), but the journal's head is change \(journaled) "
-                + "(a different cluster file or scenario, or a damaged journal): refusing to start"
+        case .replayDiverged(let step, let unpublished):
+            "replaying the journal to step \(step) gives a venue that differs from what the journal says it published "
+                + "(\(unpublished) accounts or marks differ: a different cluster file or scenario, or a damaged journal): refusing to start"
+        case .brokenChain(let sequence):
+            "the journaled change \(sequence) does not chain onto the one before it (a damaged journal): refusing to start"
         case .refused(let sequence, let outcome):
             "the journal refused entry \(sequence): \(outcome)"
         case .unreadableInstruction(let sequence):

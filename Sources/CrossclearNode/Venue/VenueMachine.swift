@@ -100,6 +100,11 @@ public struct VenueMachine: Sendable {
         return changes
     }
 
+    /// Takes `book` as what this venue has published (a restart rebuilds it from the journal).
+    mutating func adopt(published book: MarginBook) {
+        published = book
+    }
+
     /// Runs the next step of the scenario: new reference prices, margin, liquidation, the venue's
     /// own layer and ADL. Does nothing once the scenario is finished.
     public mutating func advance() {
