@@ -51,12 +51,15 @@ struct ClearingCommand: AsyncParsableCommand {
 
     @OptionGroup var options: NodeOptions
 
-    @Option(name: .long, help: "What happens to credit resting on a stale venue: withdraw-credit (default) or last-known.")
-    var stalePolicy: String = StalePolicy.withdrawCredit.rawValue
+    @Option(name: .long, help: "What happens to credit resting on a stale venue: withdraw-credit or last-known (default: the cluster file's [clearing] stale_policy, else withdraw-credit).")
+    var stalePolicy: String?
 
     func run() async throws {
-        guard let policy = StalePolicy(rawValue: stalePolicy) else {
-            throw ValidationError("unknown stale policy \"\(stalePolicy)\"; use one of: \(StalePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        let policy = try stalePolicy.map { name in
+            guard let policy = StalePolicy(rawValue: name) else {
+                throw ValidationError("unknown stale policy \"\(name)\"; use one of: \(StalePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return policy
         }
         let (file, logger) = try options.start(node: "clearing")
         let node = try ClearingNode(settings: ClearingNode.Settings(cluster: file, policy: policy), logger: logger)

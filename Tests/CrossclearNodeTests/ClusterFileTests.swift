@@ -26,6 +26,8 @@ struct ClusterFileTests {
         #expect(cluster.design == .sharedFull)
         #expect(cluster.speed == 60)
         #expect(cluster.stateDirectory == "state/demo")
+        #expect(cluster.stalePolicy == .withdrawCredit)
+        #expect(cluster.heartbeat == .milliseconds(250) && cluster.staleAfter == .seconds(1))
         #expect(cluster.clearing == NodeAddress(host: "127.0.0.1", port: 7400))
         #expect(cluster.venues.map(\.name) == ["hyperliquid", "binance", "dydx", "lighter"])
         #expect(cluster.venues.map(\.profile) == [.hyperliquid, .cex, .dydx, .lighter])
@@ -71,6 +73,9 @@ struct ClusterFileTests {
         ("name = \"x\"\nscenario = \"OCT\"\n[clearing]\nport = 70000\n[[venue]]\nname = \"dydx\"\nport = 7401\n", "cluster.toml:4: clearing.port: 70000 is out of range"),
         ("name = \"x\"\nscenario = \"OCT\"\n[clearing]\nport = 7400\n[[venue]]\nname = \"dydx\"\nport = 7401\nmarkets = [\"XRP\"]\n", "cluster.toml:8: venue[0].markets: \"XRP\" is not an asset of the scenario"),
         ("name = \"x\"\nscenario = \"OCT\"\n[[venue]]\nname = \"dydx\"\nport = 7401\n", "clearing: missing [clearing] table"),
+        ("name = \"x\"\nscenario = \"OCT\"\n[clearing]\nport = 7400\nstale_policy = \"zero\"\n[[venue]]\nname = \"dydx\"\nport = 7401\n", "cluster.toml:5: clearing.stale_policy: unknown policy \"zero\""),
+        ("name = \"x\"\nscenario = \"OCT\"\n[clearing]\nport = 7400\nheartbeat_ms = 500\nstale_after_ms = 1000\n[[venue]]\nname = \"dydx\"\nport = 7401\n", "cluster.toml:6: clearing.stale_after_ms: must be at least three heartbeats (1500 ms)"),
+        ("name = \"x\"\nscenario = \"OCT\"\nset = [\"population\"]\n[clearing]\nport = 7400\n[[venue]]\nname = \"dydx\"\nport = 7401\n", "set: expected KEY=VALUE"),
     ])
     func refusals(text: String, expected: String) async throws {
         try await withTemporaryDirectory { directory in

@@ -11,13 +11,12 @@ public final class ClearingNode: Service, Sendable {
     /// Everything a clearing node needs to start.
     public struct Settings: Sendable {
         public var cluster: ClusterFile
+        /// The stale policy (default: the cluster file's).
         public var policy: StalePolicy
-        public var heartbeatInterval: Duration = .milliseconds(250)
-        public var staleAfter: Duration = .seconds(1)
 
-        public init(cluster: ClusterFile, policy: StalePolicy = .withdrawCredit) {
+        public init(cluster: ClusterFile, policy: StalePolicy? = nil) {
             self.cluster = cluster
-            self.policy = policy
+            self.policy = policy ?? cluster.stalePolicy
         }
     }
 
@@ -40,7 +39,7 @@ public final class ClearingNode: Service, Sendable {
         server = try ClearingServer(
             configuration: ClearingServer.Configuration(
                 host: address.host, port: address.port, venues: settings.cluster.venues.map(\.name),
-                heartbeatInterval: settings.heartbeatInterval, staleAfter: settings.staleAfter),
+                heartbeatInterval: settings.cluster.heartbeat, staleAfter: settings.cluster.staleAfter),
             tls: MutualTLS(credentials: NodeCredentials.load(node: .clearing, from: settings.cluster.certificates)),
             journal: journal, consumer: core, logger: logger)
         core.attach(server)

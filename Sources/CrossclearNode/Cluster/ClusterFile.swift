@@ -39,6 +39,11 @@ public struct ClusterFile: Sendable {
     /// Directory for databases, certificates and logs.
     public var stateDirectory: String
     public var clearing: NodeAddress
+    /// What the clearing node does with a stale venue's last state.
+    public var stalePolicy: StalePolicy
+    /// How often every node sends a heartbeat, and after how long without one a peer is stale.
+    public var heartbeat: Duration
+    public var staleAfter: Duration
     public var venues: [ClusterVenue]
 
     /// The certificate directory inside the state directory.
@@ -66,7 +71,7 @@ private struct ClusterReader {
     let file: String
 
     static let rootKeys = ["name", "scenario", "set", "design", "seed", "speed", "state_dir", "clearing", "venue"]
-    static let clearingKeys = ["host", "port"]
+    static let clearingKeys = ["host", "port", "stale_policy", "heartbeat_ms", "stale_after_ms"]
     static let venueKeys = ["name", "host", "port", "profile", "markets"]
 
     mutating func read(_ root: TOMLTable, baseDirectory: String) throws(ScenarioError) -> ClusterFile {
@@ -97,6 +102,17 @@ private struct ClusterReader {
         }
         try rejectUnknown(clearingTable, known: Self.clearingKeys, path: "clearing.")
         let clearing = try address(clearingTable, path: "clearing.")
+        let policyName = try string(clearingTable, "stale_policy", path: "clearing.", default: StalePolicy.withdrawCredit.rawValue)
+        guard let stalePolicy = StalePolicy(rawValue: policyName) else {
+            throw error(clearingTable["stale_policy"], "clearing.stale_policy",
+                        "unknown policy \"\(policyName)\" (expected one of: \(StalePolicy.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let heartbeat = try integer(clearingTable, "heartbeat_ms", path: "clearing.", range: 10...60_000, default: 250)
+        let staleAfter = try integer(clearingTable, "stale_after_ms", path: "clearing.", range: 30...600_000, default: 1_000)
+        guard staleAfter >= 3 * heartbeat else {
+            throw error(clearingTable["stale_after_ms"], "clearing.stale_after_ms",
+                        "must be at least three heartbeats (\(3 * heartbeat) ms), got \(staleAfter) ms")
+        }
 
         guard let venueValues = root["venue"]?.array, !venueValues.isEmpty else {
             throw error(root["venue"], "venue", "at least one [[venue]] is required")
@@ -142,7 +158,8 @@ private struct ClusterReader {
             return venue
         }
         return ClusterFile(name: name, scenario: scenario, design: design, speed: speed, stateDirectory: stateDirectory,
-                           clearing: clearing, venues: venues)
+                           clearing: clearing, stalePolicy: stalePolicy, heartbeat: .milliseconds(heartbeat),
+                           staleAfter: .milliseconds(staleAfter), venues: venues)
     }
 
     // MARK: - Fields

@@ -16,8 +16,6 @@ public final class VenueNode: Service, Sendable {
         public var venue: String
         /// Simulated seconds per real second; 0 runs the steps back to back.
         public var speed: Int64
-        public var heartbeatInterval: Duration = .milliseconds(250)
-        public var staleAfter: Duration = .seconds(1)
 
         /// Settings at the cluster file's speed.
         public init(cluster: ClusterFile, venue: String, speed: Int64? = nil) {
@@ -51,7 +49,8 @@ public final class VenueNode: Service, Sendable {
         link = try VenueLink(
             configuration: VenueLink.Configuration(
                 venue: settings.venue, host: clearing.host, port: clearing.port, epoch: core.record.epoch,
-                stream: VenueJournal.changesStream, heartbeatInterval: settings.heartbeatInterval, staleAfter: settings.staleAfter),
+                stream: VenueJournal.changesStream, heartbeatInterval: settings.cluster.heartbeat,
+                staleAfter: settings.cluster.staleAfter),
             tls: try MutualTLS(credentials: credentials), journal: journal, instructions: core,
             stateDigest: { core.publishedDigest }, instructionWatermark: { core.lastInstruction },
             logger: logger)
