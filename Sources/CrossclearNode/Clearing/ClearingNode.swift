@@ -64,13 +64,10 @@ public final class ClearingNode: Service, Sendable {
 }
 
 /// The clearing machine behind one lock. The server feeds it changes (cheap: the view is
-/// updated and marked changed); one task takes the decisions on the changed view at most every
-/// ``decisionInterval`` and sends them in order, so the event loops never wait on a decision and a
-/// later credit never overtakes an earlier one.
+/// updated and marked changed, and the decider woken); one task takes the decisions on the changed
+/// view and sends them in order, so the event loops never wait on a decision, a later credit never
+/// overtakes an earlier one, and changes arriving while a decision is sent are decided on together.
 final class ClearingCore: ChangeConsumer, Sendable {
-    /// How often decisions are taken while changes arrive.
-    static let decisionInterval = Duration.milliseconds(50)
-
     private struct State: Sendable {
         var machine: ClearingMachine
         var server: ClearingServer?
@@ -80,10 +77,13 @@ final class ClearingCore: ChangeConsumer, Sendable {
 
     private let state: Mutex<State>
     private let logger: Logger
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
     init(machine: ClearingMachine, logger: Logger) {
         state = Mutex(State(machine: machine))
         self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     func attach(_ server: ClearingServer) {
@@ -107,6 +107,7 @@ final class ClearingCore: ChangeConsumer, Sendable {
             }
             state.changed = true
         }
+        wake.yield()
     }
 
     /// The stale policy hook: a venue whose heartbeat is late is marked stale in the view (its last
@@ -119,14 +120,14 @@ final class ClearingCore: ChangeConsumer, Sendable {
                           metadata: ["venue": "\(status.venue)", "policy": "\(state.machine.policy.rawValue)"])
             state.changed = true
         }
+        wake.yield()
     }
 
     /// Takes decisions on the changed view and sends them, until cancelled. Nothing is decided
     /// while the server replays its journal at start (before it listens): the first decision after
     /// that restates every credit, since what was granted before a restart is not assumed.
     func decideAndSend() async throws {
-        while !Task.isCancelled {
-            try await Task.sleep(for: Self.decisionInterval)
+        for await _ in wakes {
             let (server, decisions) = state.withLock { state -> (ClearingServer?, [(venue: String, credits: [CrossMarginCredit])]) in
                 guard state.changed, let server = state.server, server.boundPort != nil else { return (nil, []) }
                 state.changed = false
