@@ -99,6 +99,25 @@ struct MachineTests {
         #expect(clearing.decideCredits().flatMap(\.credits).count == revoked.count)
     }
 
+    @Test("a collateral move: the debit leg on one venue, the credit leg on the other, each once; a leg for another venue is refused")
+    func collateralMove() throws {
+        let scenario = try Self.scenario()
+        var dydx = try VenueMachine(scenario: scenario, venue: "dydx", design: .sharedFull)
+        var binance = try VenueMachine(scenario: scenario, venue: "binance", design: .sharedFull)
+        let move = { (leg: CollateralMove.Leg) in
+            CollateralMove(moveId: 7, fromVenue: "dydx", fromAccount: 4, toVenue: "binance", toAccount: 5, amount: Amount(whole: 100), leg: leg)
+        }
+        #expect(throws: VenueMachineError.wrongVenue("binance", instruction: 1)) {
+            try dydx.apply(Instruction(id: 1, body: .collateralMove(move(.credit))))
+        }
+        #expect(try dydx.apply(Instruction(id: 1, body: .collateralMove(move(.debit)))))
+        #expect(try !dydx.apply(Instruction(id: 1, body: .collateralMove(move(.debit)))), "applied once")
+        #expect(try binance.apply(Instruction(id: 1, body: .collateralMove(move(.credit)))))
+        #expect(dydx.moves.debited == Amount(whole: 100).raw && dydx.moves.debits == 1)
+        #expect(binance.moves.credited == Amount(whole: 100).raw && binance.moves.credits == 1)
+        #expect(dydx.conservation.holds && binance.conservation.holds)
+    }
+
     @Test("a reported digest the view does not match is counted and reported, never passed over")
     func digestMismatch() throws {
         let scenario = try Self.scenario()

@@ -58,6 +58,9 @@ public enum EngineEvent: Sendable, Hashable, Codable {
     /// the account's liquidation threshold is its maintenance less the credit. How a venue node
     /// applies the clearing node's netting decisions; the world's own netting does not use it.
     case crossMarginCredit(venue: Int, account: Int, amount: Amount)
+    /// Moves collateral into (`amount` > 0) or out of (`amount` < 0) an account from outside the
+    /// venue: how a venue node applies one leg of a clearing node's cross-venue collateral move.
+    case collateralTransfer(venue: Int, account: Int, amount: Amount)
 }
 
 /// The world of one clearing design.
@@ -132,6 +135,12 @@ public struct World: Sendable {
         case .crossMarginCredit(let venue, let account, let amount):
             precondition(!amount.isNegative, "a credit is not negative")
             venues[venue].credit[account] = amount.raw
+        case .collateralTransfer(let venue, let account, let amount):
+            if amount.isNegative {
+                transfer(-amount, from: .collateral(venue: venue, account: account), to: .external)
+            } else {
+                transfer(amount, from: .external, to: .collateral(venue: venue, account: account))
+            }
         }
     }
 

@@ -43,12 +43,17 @@ public struct ClearingMachine: Sendable {
     private var multiVenueTraders: [UInt32] = []
     /// The credit last granted per (venue, account), Amount raw.
     private var granted: [Leg: Int64] = [:]
+    /// How many account states each leg's venue has reported (a move is known to be seen once both
+    /// of its accounts have been reported again).
+    private var versions: [Leg: Int] = [:]
+    /// Traders with a collateral move in flight: the report count of each leg when it was decided.
+    private var inFlight: [UInt32: [Leg: Int]] = [:]
 
     /// A trader's account on one venue.
-    struct Leg: Hashable, Comparable, Sendable {
-        var venue: Int
-        var account: UInt32
-        static func < (a: Leg, b: Leg) -> Bool { (a.venue, a.account) < (b.venue, b.account) }
+    public struct Leg: Hashable, Comparable, Sendable {
+        public var venue: Int
+        public var account: UInt32
+        public static func < (a: Leg, b: Leg) -> Bool { (a.venue, a.account) < (b.venue, b.account) }
     }
 
     /// A clearing machine for the cluster's scenario (its venues, their profiles and markets).
@@ -80,7 +85,9 @@ public struct ClearingMachine: Sendable {
             }
             try views[venue].apply(change)
             if case .account(let state) = change, state.trader != VenueMachine.venueOwned {
-                index(Leg(venue: venue, account: state.account), trader: state.trader)
+                let leg = Leg(venue: venue, account: state.account)
+                versions[leg, default: 0] += 1
+                index(leg, trader: state.trader)
             }
         }
         return matched
@@ -117,42 +124,92 @@ public struct ClearingMachine: Sendable {
         }
     }
 
-    /// The credit of each leg (Amount raw), zero when the trader cannot be netted now.
-    private func credits(for legs: [Leg]) -> [Int64] {
-        let none = Array(repeating: Int64(0), count: legs.count)
-        if policy == .withdrawCredit, legs.contains(where: { stale[$0.venue] }) { return none }
-        var maintenance: [Int64] = []
-        var totalEquity: Int64 = 0
+    /// One leg's margin in the view (Amount raw).
+    private struct LegMargin {
+        var collateral: Int64
+        var equity: Int64
+        var maintenance: Int64
+    }
+
+    /// Each leg's margin at its venue's marks and the portfolio requirement on the trader's net
+    /// position per asset (strictest rules among the legs); nil while a leg or a mark is unknown.
+    private func margins(of legs: [Leg]) -> (legs: [LegMargin], netted: Int64)? {
+        var result: [LegMargin] = []
         var netByAsset: [Int: (size: Int64, mark: Price, rules: MarketRules)] = [:]
         for leg in legs {
-            guard let state = views[leg.venue].account(leg.account) else { return none }
-            var required: Int64 = 0
-            var equity = state.collateral.raw
+            guard let state = views[leg.venue].account(leg.account) else { return nil }
+            var margin = LegMargin(collateral: state.collateral.raw, equity: state.collateral.raw, maintenance: 0)
             for position in state.positions {
                 let asset = Int(position.asset)
                 guard let mark = views[leg.venue].mark(asset: asset)?.mark,
-                      let rules = rules[leg.venue][safe: asset] ?? nil else { return none }
+                      let rules = rules[leg.venue][safe: asset] ?? nil else { return nil }
                 let value = position.quantity.markValue(at: mark)
-                equity += value.raw - position.basis.raw
-                required += rules.maintenance(notional: value.magnitude).raw
+                margin.equity += value.raw - position.basis.raw
+                margin.maintenance += rules.maintenance(notional: value.magnitude).raw
                 var net = netByAsset[asset] ?? (0, mark, rules)
                 net.size += position.quantity.raw
                 if rules.tiers[0].maintenance > net.rules.tiers[0].maintenance { net.rules = rules }
                 netByAsset[asset] = net
             }
-            maintenance.append(required)
-            totalEquity += equity
+            result.append(margin)
         }
-        let total = maintenance.reduce(0, +)
-        guard total > 0 else { return none }
         let netted = netByAsset.values.reduce(Int64(0)) { sum, net in
             sum + net.rules.maintenance(notional: Quantity(raw: net.size).magnitude.value(at: net.mark, rounding: .up)).raw
         }
+        return (result, netted)
+    }
+
+    /// The credit of each leg (Amount raw), zero when the trader cannot be netted now.
+    private func credits(for legs: [Leg]) -> [Int64] {
+        let none = Array(repeating: Int64(0), count: legs.count)
+        if policy == .withdrawCredit, legs.contains(where: { stale[$0.venue] }) { return none }
+        guard let (margins, netted) = margins(of: legs) else { return none }
+        let total = margins.reduce(0) { $0 + $1.maintenance }
+        guard total > 0 else { return none }
         let credit = Amount(raw: max(0, total - netted)).scaled(by: creditCap, rounding: .down).raw
+        let totalEquity = margins.reduce(0) { $0 + $1.equity }
         guard credit > 0, totalEquity >= total - credit else { return none }
-        var shares = maintenance.map { multiplyDivide(credit, $0, by: total, rounding: .down) }
+        var shares = margins.map { multiplyDivide(credit, $0.maintenance, by: total, rounding: .down) }
         shares[shares.count - 1] = credit - shares.dropLast().reduce(0, +)
         return shares
+    }
+
+    // MARK: - Collateral moves
+
+    /// The collateral moves due now: for a netted trader (one holding credit) with a leg below its
+    /// credited threshold, collateral moves from the legs with surplus (never more than a leg's
+    /// cash) to cover the shortfall plus a cushion of a quarter of the threshold, as the
+    /// simulator's netting does. Never to or from a stale venue. A trader's next move waits until
+    /// every venue of its last move has reported the accounts again.
+    public mutating func decideMoves() -> [MoveDecision] {
+        guard nets else { return [] }
+        var decisions: [MoveDecision] = []
+        for trader in multiVenueTraders {
+            let legs = legsOfTrader[trader] ?? []
+            if let flight = inFlight[trader] {
+                guard flight.allSatisfy({ (versions[$0.key] ?? 0) > $0.value }) else { continue }
+                inFlight[trader] = nil
+            }
+            guard !legs.contains(where: { stale[$0.venue] }), legs.contains(where: { (granted[$0] ?? 0) > 0 }),
+                  let (margins, _) = margins(of: legs) else { continue }
+            let threshold = zip(legs, margins).map { max(0, $1.maintenance - (granted[$0] ?? 0)) }
+            var surplus = zip(margins, threshold).map { $0.equity - $1 }
+            let decided = decisions.count
+            for needy in legs.indices where surplus[needy] < 0 {
+                var want = -surplus[needy] + threshold[needy] / 4
+                for donor in legs.indices where want > 0 && surplus[donor] > 0 {
+                    let amount = min(want, surplus[donor], margins[donor].collateral)
+                    guard amount > 0 else { continue }
+                    decisions.append(MoveDecision(from: legs[donor], to: legs[needy], amount: Amount(raw: amount)))
+                    surplus[donor] -= amount
+                    want -= amount
+                }
+            }
+            if decisions.count > decided {
+                inFlight[trader] = Dictionary(uniqueKeysWithValues: legs.map { ($0, versions[$0] ?? 0) })
+            }
+        }
+        return decisions
     }
 
     private mutating func index(_ leg: Leg, trader: UInt32) {
@@ -181,4 +238,12 @@ extension Array {
         }
         return low
     }
+}
+
+/// One cross-venue collateral move the clearing node decided: a debit leg for the source venue and
+/// a credit leg for the destination venue, sent together.
+public struct MoveDecision: Sendable, Hashable {
+    public var from: ClearingMachine.Leg
+    public var to: ClearingMachine.Leg
+    public var amount: Amount
 }

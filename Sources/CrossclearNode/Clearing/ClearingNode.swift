@@ -31,8 +31,9 @@ public final class ClearingNode: Service, Sendable {
         let paths = NodePaths(cluster: settings.cluster)
         try paths.createStateDirectory()
         let journal = try Journal.open(path: paths.database(of: .clearing))
-        let core = ClearingCore(machine: ClearingMachine(scenario: settings.cluster.scenario, design: settings.cluster.design,
-                                                         policy: settings.policy), logger: logger)
+        let core = ClearingCore(
+            machine: ClearingMachine(scenario: settings.cluster.scenario, design: settings.cluster.design, policy: settings.policy),
+            lastMove: UInt64(try journal.cursor(ClearingCore.moveCursor) ?? 0), logger: logger)
         self.core = core
         statusPath = paths.status(of: .clearing)
         let address = settings.cluster.clearing
@@ -68,11 +69,17 @@ public final class ClearingNode: Service, Sendable {
 /// view and sends them in order, so the event loops never wait on a decision, a later credit never
 /// overtakes an earlier one, and changes arriving while a decision is sent are decided on together.
 final class ClearingCore: ChangeConsumer, Sendable {
+    /// The journal cursor holding the last collateral-move id.
+    static let moveCursor = "moves/last-id"
+
     private struct State: Sendable {
         var machine: ClearingMachine
         var server: ClearingServer?
         var changed = false
         var creditsSent = 0
+        var lastMove: UInt64
+        var movesSent = 0
+        var moved: Int64 = 0
     }
 
     private let state: Mutex<State>
@@ -80,8 +87,8 @@ final class ClearingCore: ChangeConsumer, Sendable {
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(machine: ClearingMachine, logger: Logger) {
-        state = Mutex(State(machine: machine))
+    init(machine: ClearingMachine, lastMove: UInt64, logger: Logger) {
+        state = Mutex(State(machine: machine, lastMove: lastMove))
         self.logger = logger
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -128,17 +135,32 @@ final class ClearingCore: ChangeConsumer, Sendable {
     /// that restates every credit, since what was granted before a restart is not assumed.
     func decideAndSend() async throws {
         for await _ in wakes {
-            let (server, decisions) = state.withLock { state -> (ClearingServer?, [(venue: String, credits: [CrossMarginCredit])]) in
-                guard state.changed, let server = state.server, server.boundPort != nil else { return (nil, []) }
+            let round = state.withLock { state -> (server: ClearingServer, batches: [(venue: String, bodies: [InstructionBody])], lastMove: UInt64)? in
+                guard state.changed, let server = state.server, server.boundPort != nil else { return nil }
                 state.changed = false
-                let decisions = state.machine.decideCredits().map { (state.machine.venues[$0.venue], $0.credits) }
-                state.creditsSent += decisions.reduce(0) { $0 + $1.1.count }
-                return (server, decisions)
+                var batches = state.machine.decideCredits().map { decision in
+                    (venue: state.machine.venues[decision.venue], bodies: decision.credits.map(InstructionBody.credit))
+                }
+                state.creditsSent += batches.reduce(0) { $0 + $1.bodies.count }
+                for move in state.machine.decideMoves() {
+                    state.lastMove += 1
+                    let from = state.machine.venues[move.from.venue]
+                    let to = state.machine.venues[move.to.venue]
+                    for leg in [CollateralMove.Leg.debit, .credit] {
+                        let body = InstructionBody.collateralMove(CollateralMove(
+                            moveId: state.lastMove, fromVenue: from, fromAccount: move.from.account, toVenue: to,
+                            toAccount: move.to.account, amount: move.amount, leg: leg))
+                        batches.append((leg == .debit ? from : to, [body]))
+                    }
+                    state.movesSent += 1
+                    state.moved += move.amount.raw
+                }
+                return batches.isEmpty ? nil : (server, batches, state.lastMove)
             }
-            guard let server else { continue }
-            for (venue, credits) in decisions {
-                _ = try await server.send(credits.map(InstructionBody.credit), to: venue)
-            }
+            guard let round else { continue }
+            // Every instruction of the round, both legs of every move included, is journaled in one
+            // transaction with the move counter: a move is recorded whole or not at all.
+            _ = try await round.server.send(round.batches, cursors: [Self.moveCursor: Int64(round.lastMove)])
         }
     }
 
@@ -158,6 +180,7 @@ final class ClearingCore: ChangeConsumer, Sendable {
                     pendingInstructions: link?.pendingInstructions ?? 0)
             }
             return ClearingStatus(venues: views, stalePolicy: machine.policy.rawValue, creditsSent: state.creditsSent,
+                                  movesSent: state.movesSent, moved: state.moved,
                                   creditGranted: machine.creditGranted)
         }
     }

@@ -19,6 +19,7 @@ public struct VenueStatus: Sendable, Hashable, Codable {
     /// The digest of its whole engine state (what a rebuild from the journal must reproduce).
     public var engineDigest: UInt64
     public var lastInstruction: UInt64
+    public var moves: CollateralMoveTotals
     public var conservation: ConservationReport
     public var metrics: OutcomeMetrics
 
@@ -36,6 +37,7 @@ public struct VenueStatus: Sendable, Hashable, Codable {
         publishedCollateral = machine.published.totals().collateral
         engineDigest = outcome.stateDigest
         lastInstruction = machine.lastInstruction
+        moves = machine.moves
         conservation = outcome.conservation
         metrics = outcome.metrics
     }
@@ -66,6 +68,9 @@ public struct ClearingStatus: Sendable, Hashable, Codable {
     public var stalePolicy: String
     /// Credit instructions sent since the node started, and the credit now granted (micro-dollars).
     public var creditsSent: Int
+    /// Collateral moves decided since the node started (both legs sent together) and their total.
+    public var movesSent: Int
+    public var moved: Int64
     public var creditGranted: Int64
 }
 

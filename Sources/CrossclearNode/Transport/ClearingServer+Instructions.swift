@@ -9,27 +9,42 @@ extension ClearingServer {
     /// - Throws: ``TransportError/unknownVenue(_:)``; a `WireError` for a body the protocol rejects
     ///   (nothing is journaled then); a `StoreError` if the journal fails.
     public func send(_ bodies: [InstructionBody], to venue: String) async throws -> [UInt64] {
-        guard state.withLock({ $0.venues[venue] != nil }) else { throw TransportError.unknownVenue(venue) }
-        guard !bodies.isEmpty else { return [] }
+        try await send([(venue, bodies)])[0]
+    }
+
+    /// Sends instructions to several venues, journaled in **one** transaction together with
+    /// `cursors` (the caller's own counters): either every venue's instructions will be delivered
+    /// or none was recorded. How both legs of a cross-venue collateral move stay together. Returns
+    /// the ids per batch, in order.
+    public func send(_ batches: [(venue: String, bodies: [InstructionBody])], cursors: [String: Int64] = [:]) async throws -> [[UInt64]] {
+        for batch in batches where state.withLock({ $0.venues[batch.venue] == nil }) { throw TransportError.unknownVenue(batch.venue) }
+        guard batches.contains(where: { !$0.bodies.isEmpty }) || !cursors.isEmpty else { return batches.map { _ in [] } }
         let ids = try await journal.transaction { transaction in
-            let cursor = TransportJournal.instructionIDCursor(venue: venue)
-            let last = UInt64(try transaction.cursor(cursor) ?? 0)
-            var ids: [UInt64] = []
-            for (offset, body) in bodies.enumerated() {
-                let id = last + 1 + UInt64(offset)
-                let payload = try TransportJournal.payload(of: Instruction(id: id, body: body))
-                _ = try transaction.enqueue(
-                    id: TransportJournal.outboxID(venue: venue, instruction: id), destination: venue, payload: payload)
-                ids.append(id)
+            var result: [[UInt64]] = []
+            for (venue, bodies) in batches {
+                let cursor = TransportJournal.instructionIDCursor(venue: venue)
+                let last = UInt64(try transaction.cursor(cursor) ?? 0)
+                var ids: [UInt64] = []
+                for (offset, body) in bodies.enumerated() {
+                    let id = last + 1 + UInt64(offset)
+                    let payload = try TransportJournal.payload(of: Instruction(id: id, body: body))
+                    _ = try transaction.enqueue(
+                        id: TransportJournal.outboxID(venue: venue, instruction: id), destination: venue, payload: payload)
+                    ids.append(id)
+                }
+                if !bodies.isEmpty { try transaction.setCursor(cursor, Int64(last) + Int64(bodies.count)) }
+                result.append(ids)
             }
-            try transaction.setCursor(cursor, Int64(last) + Int64(bodies.count))
-            return ids
+            for name in cursors.keys.sorted() { try transaction.setCursor(name, cursors[name, default: 0]) }
+            return result
         }
-        let session = state.withLock { state in
-            state.venues[venue]?.pendingInstructions.formUnion(ids)
-            return state.venues[venue]?.session
+        for (batch, batchIDs) in zip(batches, ids) where !batchIDs.isEmpty {
+            let session = state.withLock { state in
+                state.venues[batch.venue]?.pendingInstructions.formUnion(batchIDs)
+                return state.venues[batch.venue]?.session
+            }
+            session?.wakeOutbox()
         }
-        session?.wakeOutbox()
         return ids
     }
 

@@ -24,6 +24,9 @@ public struct VenueMachine: Sendable {
     public private(set) var lastInstruction: UInt64 = 0
     /// What this venue has published: the clearing node's view of it must have the same digest.
     public private(set) var published = MarginBook()
+    /// Collateral-move legs applied: how many and how much left this venue (debits) and arrived
+    /// (credits), Amount raw. Summed over the venues of a quiet cluster, out equals in.
+    public private(set) var moves = CollateralMoveTotals()
 
     private var world: World
     private let prices: PriceModel
@@ -131,7 +134,16 @@ public struct VenueMachine: Sendable {
                 throw .unknownAccount(credit.account, instruction: instruction.id)
             }
             world.apply(.crossMarginCredit(venue: 0, account: Int(credit.account), amount: credit.thresholdReduction))
-        case .collateralMove, .backstopFill, .adl:
+        case .collateralMove(let move):
+            let isDebit = move.leg == .debit
+            let (venueName, account) = isDebit ? (move.fromVenue, move.fromAccount) : (move.toVenue, move.toAccount)
+            guard venueName == venue else { throw .wrongVenue(venueName, instruction: instruction.id) }
+            guard Int(account) < world.venues[0].accountCount, world.venues[0].isTraderAccount(Int(account)) else {
+                throw .unknownAccount(account, instruction: instruction.id)
+            }
+            world.apply(.collateralTransfer(venue: 0, account: Int(account), amount: isDebit ? -move.amount : move.amount))
+            moves.record(leg: move.leg, amount: move.amount)
+        case .backstopFill, .adl:
             throw .unsupported(kind: instruction.body.kind, instruction: instruction.id)
         }
         lastInstruction = instruction.id
@@ -171,6 +183,7 @@ public enum VenueMachineError: Error, Sendable, Hashable, CustomStringConvertibl
     case instructionGap(expected: UInt64, received: UInt64)
     case unknownAccount(UInt32, instruction: UInt64)
     case unsupported(kind: UInt8, instruction: UInt64)
+    case wrongVenue(String, instruction: UInt64)
 
     public var description: String {
         switch self {
@@ -180,8 +193,28 @@ public enum VenueMachineError: Error, Sendable, Hashable, CustomStringConvertibl
             "instruction \(received) arrived before instruction \(expected)"
         case .unknownAccount(let account, let instruction):
             "instruction \(instruction) names account \(account), which this venue does not have"
+        case .wrongVenue(let named, let instruction):
+            "instruction \(instruction) is a collateral-move leg for venue \(named), not this one"
         case .unsupported(let kind, let instruction):
             "instruction \(instruction) is of kind \(kind), which this venue does not carry out yet"
+        }
+    }
+}
+
+/// Collateral-move legs a venue applied.
+public struct CollateralMoveTotals: Sendable, Hashable, Codable {
+    public var debits = 0
+    public var debited: Int64 = 0
+    public var credits = 0
+    public var credited: Int64 = 0
+
+    mutating func record(leg: CollateralMove.Leg, amount: Amount) {
+        if leg == .debit {
+            debits += 1
+            debited += amount.raw
+        } else {
+            credits += 1
+            credited += amount.raw
         }
     }
 }

@@ -35,6 +35,10 @@ struct ClusterProcessTests {
             #expect(view.digestMismatches == 0, "\(name): the view diverged from a reported digest")
             #expect(view.collateral == venue.publishedCollateral, "\(name)")
         }
+        // Every collateral move is on both venues or on neither.
+        let moves = try venues.map { try #require(cluster.venueStatus($0)).moves }
+        #expect(moves.reduce(0) { $0 + $1.debits } == moves.reduce(0) { $0 + $1.credits }, "collateral-move legs: \(moves)")
+        #expect(moves.reduce(0) { $0 + $1.debited } == moves.reduce(0) { $0 + $1.credited }, "collateral moved: \(moves)")
         let statuses = cluster.stopAll()
         #expect(statuses.count == venues.count + 1)
         #expect(statuses.values.allSatisfy { $0 == 0 }, "every node stops cleanly on SIGTERM: \(statuses)")
@@ -60,6 +64,7 @@ struct ClusterProcessTests {
             guard quiet else { return }
             let clearing = try #require(cluster.clearingStatus())
             #expect(clearing.creditsSent > 0, "hedgers across venues get cross-margin credit")
+            print("clearing node: \(clearing.creditsSent) credits, \(clearing.movesSent) collateral moves (\(Amount(raw: clearing.moved)) USD)")
             try Self.checkQuietCluster(harness)
         }
     }
