@@ -107,7 +107,9 @@ struct DemoCommand: AsyncParsableCommand {
         }
         print("")
         print("clearing node: \(clearing.creditsSent) cross-margin credit instructions sent, "
-              + "\(Amount(raw: clearing.creditGranted).formatted(fractionDigits: 0)) USD of credit in force, stale policy \(clearing.stalePolicy)")
+              + "\(Amount(raw: clearing.creditGranted).formatted(fractionDigits: 0)) USD of credit in force, "
+              + "\(clearing.movesSent) collateral moves (\(Amount(raw: clearing.moved).formatted(fractionDigits: 0)) USD), "
+              + "stale policy \(clearing.stalePolicy)")
         print(passed ? "checks: every venue's ledger conserved and markets balanced; the clearing node's view equals every venue"
                      : "checks FAILED: see the rows marked NO")
         return passed

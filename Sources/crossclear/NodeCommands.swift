@@ -44,7 +44,8 @@ struct ClearingCommand: AsyncParsableCommand {
             certificates from the cluster's CA that name one of its venues are accepted; run \
             `crossclear certs` first). Journals every margin-state change to <state_dir>/clearing.sqlite \
             before acknowledging it, keeps a view of every venue, grants cross-margin credit to traders \
-            hedged across venues, and marks a venue stale when its heartbeat is late. Writes \
+            hedged across venues, moves collateral between their legs (both legs or neither), and marks a \
+            venue stale when its heartbeat is late (the cluster file's stale_policy says what then). Writes \
             <state_dir>/clearing.status.json as it runs. Stops gracefully on SIGTERM or SIGINT; a \
             restart rebuilds the view from the journal. See Docs/cluster.md.
             """)
