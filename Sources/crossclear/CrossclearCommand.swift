@@ -11,5 +11,5 @@ struct CrossclearCommand: AsyncParsableCommand {
                         each in its own terminal (all read cluster/demo.toml by default).
             See README.md and Docs/ for the design and the file formats.
             """,
-        subcommands: [SimCommand.self, CertsCommand.self, ClearingCommand.self, VenueCommand.self])
+        subcommands: [SimCommand.self, CertsCommand.self, ClearingCommand.self, VenueCommand.self, BenchCommand.self])
 }
