@@ -12,5 +12,5 @@ struct CrossclearCommand: AsyncParsableCommand {
             Simulator:     crossclear sim oct10   (then open sim-out/oct10/report.html)
             See README.md and Docs/ for the design and the file formats.
             """,
-        subcommands: [DemoCommand.self, SimCommand.self, CertsCommand.self, ClearingCommand.self, VenueCommand.self])
+        subcommands: [DemoCommand.self, SimCommand.self, CertsCommand.self, ClearingCommand.self, VenueCommand.self, BenchCommand.self])
 }

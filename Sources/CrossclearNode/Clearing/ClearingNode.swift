@@ -86,10 +86,13 @@ final class ClearingCore: ChangeConsumer, Sendable {
     private let logger: Logger
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+    /// Where each round's decision and send durations go, when someone measures them (benchmarks).
+    private let timings: DecisionTimings?
 
-    init(machine: ClearingMachine, lastMove: UInt64, logger: Logger) {
+    init(machine: ClearingMachine, lastMove: UInt64, logger: Logger, timings: DecisionTimings? = nil) {
         state = Mutex(State(machine: machine, lastMove: lastMove))
         self.logger = logger
+        self.timings = timings
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -134,7 +137,9 @@ final class ClearingCore: ChangeConsumer, Sendable {
     /// while the server replays its journal at start (before it listens): the first decision after
     /// that restates every credit, since what was granted before a restart is not assumed.
     func decideAndSend() async throws {
+        let clock = ContinuousClock()
         for await _ in wakes {
+            let started = clock.now
             let round = state.withLock { state -> (server: ClearingServer, batches: [(venue: String, bodies: [InstructionBody])], lastMove: UInt64)? in
                 guard state.changed, let server = state.server, server.boundPort != nil else { return nil }
                 state.changed = false
@@ -158,9 +163,11 @@ final class ClearingCore: ChangeConsumer, Sendable {
                 return batches.isEmpty ? nil : (server, batches, state.lastMove)
             }
             guard let round else { continue }
+            let decided = clock.now
             // Every instruction of the round, both legs of every move included, is journaled in one
             // transaction with the move counter: a move is recorded whole or not at all.
             _ = try await round.server.send(round.batches, cursors: [Self.moveCursor: Int64(round.lastMove)])
+            timings?.record(decision: decided - started, send: clock.now - decided)
         }
     }
 
@@ -184,4 +191,19 @@ final class ClearingCore: ChangeConsumer, Sendable {
                                   creditGranted: machine.creditGranted)
         }
     }
+}
+
+/// The durations of the clearing node's decision rounds: deciding, then journaling and sending.
+final class DecisionTimings: Sendable {
+    private let storage = Mutex<(decisions: [Duration], sends: [Duration])>(([], []))
+
+    func record(decision: Duration, send: Duration) {
+        storage.withLock {
+            $0.decisions.append(decision)
+            $0.sends.append(send)
+        }
+    }
+
+    /// Every round's durations so far, each list sorted.
+    var sorted: (decisions: [Duration], sends: [Duration]) { storage.withLock { ($0.decisions.sorted(), $0.sends.sorted()) } }
 }

@@ -23,8 +23,21 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
     /// The hash whose bytes are `bytes`.
     ///
     /// - Throws: ``WireError/invalidHashLength(_:)`` unless there are exactly 32 bytes.
+    public init(bytes: [UInt8]) throws(WireError) {
+        // Not generic: the journal hands over arrays, one per stored hash, on every resend.
+        guard bytes.count == WireProtocol.hashLength else { throw .invalidHashLength(bytes.count) }
+        self = bytes.withUnsafeBytes { ChainHash(raw: $0, offset: 0) }
+    }
+
+    /// The hash whose bytes are `bytes`.
+    ///
+    /// - Throws: ``WireError/invalidHashLength(_:)`` unless there are exactly 32 bytes.
     public init(bytes: some Collection<UInt8>) throws(WireError) {
         guard bytes.count == WireProtocol.hashLength else { throw .invalidHashLength(bytes.count) }
+        if let hash = bytes.withContiguousStorageIfAvailable({ ChainHash(raw: UnsafeRawBufferPointer($0), offset: 0) }) {
+            self = hash
+            return
+        }
         var words: [UInt64] = [0, 0, 0, 0]
         for (index, byte) in bytes.enumerated() {
             words[index / 8] = words[index / 8] << 8 | UInt64(byte)
