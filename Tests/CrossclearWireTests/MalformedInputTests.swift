@@ -167,23 +167,23 @@ struct MalformedInputTests {
         patch(&zeroQuantity, at: 112, Int64(0))
         #expect(
             decodingError(zeroQuantity)?.description
-                == "value out of range: ChangeBatch (0x02) item 0, PositionState.quantity at byte 112 is 0, allowed -10^17...10^17 except 0")
+                == "value out of range: ChangeBatch (0x02) item 0, PositionState.quantity at byte 112 is 0, allowed -10^18...10^18 except 0")
         try rejected(73, UInt64(1) << 63, "Change.epoch", "0...2^63-1")
-        try rejected(112, Int64(0), "PositionState.quantity", "-10^17...10^17 except 0")
-        try rejected(112, WireProtocol.maximumMagnitude + 1, "PositionState.quantity", "-10^17...10^17 except 0")
-        try rejected(130, -WireProtocol.maximumMagnitude - 1, "PositionState.quantity", "-10^17...10^17 except 0")
-        try rejected(98, Int64.min, "AccountState.collateral", "-10^17...10^17")
-        try rejected(120, Int64.max, "PositionState.basis", "-10^17...10^17")
+        try rejected(112, Int64(0), "PositionState.quantity", "-10^18...10^18 except 0")
+        try rejected(112, WireProtocol.maximumMagnitude + 1, "PositionState.quantity", "-10^18...10^18 except 0")
+        try rejected(130, -WireProtocol.maximumMagnitude - 1, "PositionState.quantity", "-10^18...10^18 except 0")
+        try rejected(98, Int64.min, "AccountState.collateral", "-10^18...10^18")
+        try rejected(120, Int64.max, "PositionState.basis", "-10^18...10^18")
 
         var hasher = ChainHasher(epoch: 1)
         let marks = try frameBytes(
             .changeBatch(ChangeBatch(changes: [try hasher.append(.marks([MarkState(asset: 1, oracle: Price(raw: 5), mark: Price(raw: 6))]))])))
         var zeroOracle = marks
         patch(&zeroOracle, at: 96, Int64(0))
-        #expect(decodingError(zeroOracle) == .valueOutOfRange(at(.changeBatch, "MarkState.oracle", item: 0, 96), value: 0, allowed: "1...10^17"))
+        #expect(decodingError(zeroOracle) == .valueOutOfRange(at(.changeBatch, "MarkState.oracle", item: 0, 96), value: 0, allowed: "1...10^18"))
         var negativeMark = marks
         patch(&negativeMark, at: 104, Int64(-1))
-        #expect(decodingError(negativeMark) == .valueOutOfRange(at(.changeBatch, "MarkState.mark", item: 0, 104), value: -1, allowed: "1...10^17"))
+        #expect(decodingError(negativeMark) == .valueOutOfRange(at(.changeBatch, "MarkState.mark", item: 0, 104), value: -1, allowed: "1...10^18"))
 
         hasher = ChainHasher(epoch: 1)
         let request = try frameBytes(
@@ -199,7 +199,7 @@ struct MalformedInputTests {
         patch(&negativeDeficit, at: 94, Int64(-1))
         #expect(
             decodingError(negativeDeficit)
-                == .valueOutOfRange(at(.changeBatch, "BackstopRequest.deficit", item: 0, 94), value: -1, allowed: "0...10^17"))
+                == .valueOutOfRange(at(.changeBatch, "BackstopRequest.deficit", item: 0, 94), value: -1, allowed: "0...10^18"))
         var noPositions = request
         patch(&noPositions, at: 102, UInt32(0))
         #expect(
@@ -320,7 +320,7 @@ struct MalformedInputTests {
         let change = Change(epoch: 1, sequence: 1, previousHash: .genesis, hash: .genesis, body: badMark)
         rejects(
             .changeBatch(ChangeBatch(changes: [change])),
-            .valueOutOfRange(at(.changeBatch, "MarkState.oracle", item: 0, 96), value: 0, allowed: "1...10^17"))
+            .valueOutOfRange(at(.changeBatch, "MarkState.oracle", item: 0, 96), value: 0, allowed: "1...10^18"))
         rejects(.changeBatch(ChangeBatch(changes: [])), .countOutOfRange(at(.changeBatch, "ChangeBatch.count", 5), count: 0, allowed: 1...65_536))
         rejects(
             .hello(Hello(protocolVersion: 2, venue: "a", epoch: 0, lastSequence: 0, lastHash: .genesis, lastInstructionAcknowledged: 0, stateDigest: 0)),

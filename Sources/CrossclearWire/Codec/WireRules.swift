@@ -1,14 +1,14 @@
 // The value rules shared by the encoder and the decoder, so that both sides reject the same things.
 
-/// The allowed range of a signed money, price or size raw value (bound: 10^17).
+/// The allowed range of a signed money, price or size raw value (bound: 10^18).
 enum MagnitudeRule {
-    /// -10^17 ... 10^17.
+    /// -10^18 ... 10^18.
     case signed
-    /// -10^17 ... 10^17, but not 0.
+    /// -10^18 ... 10^18, but not 0.
     case nonZero
-    /// 0 ... 10^17.
+    /// 0 ... 10^18.
     case nonNegative
-    /// 1 ... 10^17.
+    /// 1 ... 10^18.
     case positive
 
     @inline(__always) func admits(_ value: Int64) -> Bool {
@@ -23,10 +23,10 @@ enum MagnitudeRule {
 
     var allowed: String {
         switch self {
-        case .signed: "-10^17...10^17"
-        case .nonZero: "-10^17...10^17 except 0"
-        case .nonNegative: "0...10^17"
-        case .positive: "1...10^17"
+        case .signed: "-10^18...10^18"
+        case .nonZero: "-10^18...10^18 except 0"
+        case .nonNegative: "0...10^18"
+        case .positive: "1...10^18"
         }
     }
 }

@@ -52,9 +52,9 @@ public enum ChangeBody: Sendable, Hashable {
 public struct PositionState: Sendable, Hashable {
     /// The asset index of the world (the clearing node's asset table).
     public var asset: UInt16
-    /// Signed size (long positive), Quantity raw units (1e-8 of the asset); non-zero, |raw| <= 10^17.
+    /// Signed size (long positive), Quantity raw units (1e-8 of the asset); non-zero, |raw| <= 10^18.
     public var quantity: Quantity
-    /// The signed notional paid for the position, Amount raw units (1e-6 USD); |raw| <= 10^17.
+    /// The signed notional paid for the position, Amount raw units (1e-6 USD); |raw| <= 10^18.
     public var basis: Amount
 
     /// Creates a position.
@@ -72,7 +72,7 @@ public struct AccountState: Sendable, Hashable {
     public var account: UInt32
     /// The trader identity the account belongs to (one trader may hold accounts on many venues).
     public var trader: UInt32
-    /// Cash collateral, Amount raw units; may be negative (a loss beyond the deposit), |raw| <= 10^17.
+    /// Cash collateral, Amount raw units; may be negative (a loss beyond the deposit), |raw| <= 10^18.
     public var collateral: Amount
     /// Open positions, strictly ascending by asset, at most 1,024.
     public var positions: [PositionState]
@@ -90,9 +90,9 @@ public struct AccountState: Sendable, Hashable {
 public struct MarkState: Sendable, Hashable {
     /// The asset index.
     public var asset: UInt16
-    /// The oracle (index) price, Price raw units (1e-8 USD); 1 ... 10^17.
+    /// The oracle (index) price, Price raw units (1e-8 USD); 1 ... 10^18.
     public var oracle: Price
-    /// The mark price used for margin, Price raw units; 1 ... 10^17.
+    /// The mark price used for margin, Price raw units; 1 ... 10^18.
     public var mark: Price
 
     /// Creates a mark.
@@ -108,7 +108,7 @@ public struct MarkState: Sendable, Hashable {
 public struct BackstopRequest: Sendable, Hashable {
     /// The venue's account number.
     public var account: UInt32
-    /// How far the account's equity is below zero (0 when it is not yet), Amount raw; 0 ... 10^17.
+    /// How far the account's equity is below zero (0 when it is not yet), Amount raw; 0 ... 10^18.
     public var deficit: Amount
     /// The positions offered, strictly ascending by asset, 1 to 1,024.
     public var positions: [PositionState]

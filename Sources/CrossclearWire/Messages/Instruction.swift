@@ -46,7 +46,7 @@ public enum InstructionBody: Sendable, Hashable {
 public struct CrossMarginCredit: Sendable, Hashable {
     /// The venue's account number.
     public var account: UInt32
-    /// The threshold reduction, Amount raw units; 0 ... 10^17.
+    /// The threshold reduction, Amount raw units; 0 ... 10^18.
     public var thresholdReduction: Amount
 
     /// Creates a credit.
@@ -78,7 +78,7 @@ public struct CollateralMove: Sendable, Hashable {
     public var toVenue: String
     /// The destination account on `toVenue`.
     public var toAccount: UInt32
-    /// The amount moved, Amount raw units; 1 ... 10^17.
+    /// The amount moved, Amount raw units; 1 ... 10^18.
     public var amount: Amount
     /// Which leg this is.
     public var leg: Leg
@@ -103,9 +103,9 @@ public struct BackstopLeg: Sendable, Hashable {
     /// The asset index.
     public var asset: UInt16
     /// The size leaving the account, signed as the account held it (long positive), Quantity raw;
-    /// non-zero, |raw| <= 10^17.
+    /// non-zero, |raw| <= 10^18.
     public var quantity: Quantity
-    /// The transfer price, Price raw units; 1 ... 10^17.
+    /// The transfer price, Price raw units; 1 ... 10^18.
     public var price: Price
 
     /// Creates a leg.
@@ -127,7 +127,7 @@ public struct BackstopFill: Sendable, Hashable {
     public var requestSequence: UInt64
     /// The positions taken over, strictly ascending by asset, 1 to 1,024.
     public var legs: [BackstopLeg]
-    /// Cash paid to the account (negative: taken from it), Amount raw units; |raw| <= 10^17.
+    /// Cash paid to the account (negative: taken from it), Amount raw units; |raw| <= 10^18.
     public var cash: Amount
 
     /// Creates a backstop fill.
@@ -150,11 +150,11 @@ public struct ADLInstruction: Sendable, Hashable {
     /// The asset index.
     public var asset: UInt16
     /// The size to close, signed as the position is held (long positive), Quantity raw; non-zero,
-    /// |raw| <= 10^17.
+    /// |raw| <= 10^18.
     public var quantity: Quantity
-    /// The price the size is closed at, Price raw units; 1 ... 10^17.
+    /// The price the size is closed at, Price raw units; 1 ... 10^18.
     public var price: Price
-    /// The loss allocated to the account on top of closing at `price`, Amount raw; 0 ... 10^17.
+    /// The loss allocated to the account on top of closing at `price`, Amount raw; 0 ... 10^18.
     public var haircut: Amount
 
     /// Creates an ADL instruction.

@@ -19,9 +19,9 @@ public enum WireProtocol {
     /// The largest maximum frame length a node may configure: 64 MiB.
     public static let largestMaximumFrameLength = 1 << 26
 
-    /// The largest magnitude of a money, price or size raw value: 10^17 smallest units
-    /// (Amount: 10^11 USD; Price: 10^9 USD per unit; Quantity: 10^9 units).
-    public static let maximumMagnitude: Int64 = 100_000_000_000_000_000
+    /// The largest magnitude of a money, price or size raw value: 10^18 smallest units
+    /// (Amount: 10^12 USD; Price: 10^10 USD per unit; Quantity: 10^10 units).
+    public static let maximumMagnitude: Int64 = 1_000_000_000_000_000_000
     /// The largest epoch, sequence number, instruction id, move id or round id: 2^63 - 1, so that
     /// every position fits a signed 64-bit SQLite integer.
     public static let maximumPosition: UInt64 = UInt64(Int64.max)
