@@ -87,7 +87,7 @@ public enum ClusterBench {
 
         var ceiling: Double?
         if settings.parts.contains(1) || settings.parts.contains(2) {
-            let workload = IngestWorkload(seed: settings.seed, changesPerVenue: settings.changesPerVenue)
+            let workload = try IngestWorkload(seed: settings.seed, changesPerVenue: settings.changesPerVenue)
             report.context.append(
                 "ceiling and ingest: \(settings.changesPerVenue) account changes per venue (x4), 1-2 positions each, "
                     + "\(IngestWorkload.readLimit) changes per read as VenueLink reads them, split into frames of at most "

@@ -72,6 +72,20 @@ struct ClusterHarness {
         return (process.terminationStatus, output)
     }
 
+    /// Starts the clearing node and every venue.
+    func startAll() throws {
+        try cluster.startClearing()
+        for venue in cluster.venues { try cluster.startVenue(venue) }
+    }
+
+    /// Waits up to two minutes for the cluster to be quiet; records a failed expectation with every
+    /// node's status and log tail when it is not. Returns whether it is.
+    func expectQuiet(_ when: String = "", sourceLocation: SourceLocation = #_sourceLocation) async -> Bool {
+        let quiet = await waitUntilQuiet(seconds: 120)
+        #expect(quiet, "the cluster did not converge\(when.isEmpty ? "" : " " + when):\n\(diagnostics())", sourceLocation: sourceLocation)
+        return quiet
+    }
+
     /// Polls until the cluster is quiet (``LocalCluster/isQuiet()``) or the deadline passes.
     func waitUntilQuiet(seconds: Double) async -> Bool {
         await poll(seconds: seconds) { cluster.isQuiet() }

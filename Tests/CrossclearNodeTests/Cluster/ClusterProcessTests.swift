@@ -57,11 +57,8 @@ struct ClusterProcessTests {
             let harness = try Self.harness(in: directory)
             let cluster = harness.cluster
             defer { cluster.killAll() }
-            try cluster.startClearing()
-            for venue in Self.venues { try cluster.startVenue(venue) }
-            let quiet = await harness.waitUntilQuiet(seconds: 120)
-            #expect(quiet, "the cluster did not converge:\n\(harness.diagnostics())")
-            guard quiet else { return }
+            try harness.startAll()
+            guard await harness.expectQuiet() else { return }
             let clearing = try #require(cluster.clearingStatus())
             #expect(clearing.creditsSent > 0, "hedgers across venues get cross-margin credit")
             print("clearing node: \(clearing.creditsSent) credits, \(clearing.movesSent) collateral moves (\(Amount(raw: clearing.moved)) USD)")
@@ -75,8 +72,7 @@ struct ClusterProcessTests {
             let harness = try Self.harness(in: directory)
             let cluster = harness.cluster
             defer { cluster.killAll() }
-            try cluster.startClearing()
-            for venue in Self.venues { try cluster.startVenue(venue) }
+            try harness.startAll()
 
             #expect(await harness.waitForStep("binance", 60, seconds: 60))
             cluster.stop(try .venue("binance"), signal: SIGKILL)
@@ -88,9 +84,7 @@ struct ClusterProcessTests {
             try await Task.sleep(for: .milliseconds(500))
             try cluster.startClearing()
 
-            let quiet = await harness.waitUntilQuiet(seconds: 120)
-            #expect(quiet, "the cluster did not converge after the kills:\n\(harness.diagnostics())")
-            guard quiet else { return }
+            guard await harness.expectQuiet("after the kills") else { return }
             #expect(cluster.log(try .venue("binance")).contains("restored from journal"), "binance rebuilt itself from its journal")
             let binance = try #require(cluster.venueStatus("binance"))
             #expect(binance.changes >= killedAt.changes, "a restarted venue never has less than it journaled")
@@ -104,8 +98,7 @@ struct ClusterProcessTests {
             let harness = try Self.harness(in: directory)
             let cluster = harness.cluster
             defer { cluster.killAll() }
-            try cluster.startClearing()
-            for venue in Self.venues { try cluster.startVenue(venue) }
+            try harness.startAll()
             #expect(await harness.waitForStep("binance", 40, seconds: 60))
             let binance = try NodeIdentity.venue("binance")
             cluster.send(SIGSTOP, to: binance)
@@ -115,9 +108,7 @@ struct ClusterProcessTests {
             cluster.send(SIGCONT, to: binance)
             #expect(markedStale, "the clearing node did not mark the paused venue stale:\n\(harness.diagnostics())")
             #expect(cluster.log(.clearing).contains("venue stale"), "the stale policy was not applied")
-            let quiet = await harness.waitUntilQuiet(seconds: 120)
-            #expect(quiet, "the cluster did not recover after SIGCONT:\n\(harness.diagnostics())")
-            guard quiet else { return }
+            guard await harness.expectQuiet("after SIGCONT") else { return }
             #expect(cluster.clearingStatus()?.venues.allSatisfy { !$0.stale } == true)
             try Self.checkQuietCluster(harness)
         }
@@ -129,11 +120,8 @@ struct ClusterProcessTests {
             let harness = try Self.harness(in: directory, design: "siloed-fund")
             let cluster = harness.cluster
             defer { cluster.killAll() }
-            try cluster.startClearing()
-            for venue in Self.venues { try cluster.startVenue(venue) }
-            let quiet = await harness.waitUntilQuiet(seconds: 120)
-            #expect(quiet, "the cluster did not converge:\n\(harness.diagnostics())")
-            guard quiet else { return }
+            try harness.startAll()
+            guard await harness.expectQuiet() else { return }
             var measured: [String: Int64] = [:]
             for name in Self.venues {
                 measured = MachineTests.sum(measured, MachineTests.comparable(try #require(cluster.venueStatus(name)).metrics))
