@@ -72,15 +72,20 @@ extension ClearingServer {
 
     /// Sends the venue's pending instructions each time the session's outbox is woken, in id
     /// order, each id once per connection (the first wake sends everything pending).
+    ///
+    /// Only ids already in the venue's in-memory pending set go out, and only as an unbroken run
+    /// from the oldest: `send` commits ids to the journal before it adds them to that set, and an id
+    /// sent (and acknowledged) in between would never be marked delivered.
     func pumpOutbox(_ session: ClearingSession) async throws {
         var lastSent: UInt64 = 0
         for await _ in session.outboxWakes {
+            let known = state.withLock { $0.venues[session.venue]?.pendingInstructions ?? [] }
             let pending = try journal.pending(destination: session.venue)
-            let instructions = try pending.map { item throws(TransportError) in try TransportJournal.instruction(from: item) }
-                .filter { $0.id > lastSent }
+            let ordered = try pending.map { item throws(TransportError) in try TransportJournal.instruction(from: item) }
                 .sorted { $0.id < $1.id }
+            let instructions = ordered.prefix { known.contains($0.id) }.filter { $0.id > lastSent }
             guard let last = instructions.last else { continue }
-            for batch in InstructionBatch.split(instructions, maximumFrameLength: wire.maximumFrameLength) {
+            for batch in InstructionBatch.split(Array(instructions), maximumFrameLength: wire.maximumFrameLength) {
                 try await session.outbound.write(.instructionBatch(batch))
             }
             lastSent = last.id
