@@ -50,7 +50,8 @@ struct DemoCommand: AsyncParsableCommand {
         try local.startClearing()
         for venue in file.venues { try local.startVenue(venue.name) }
 
-        let started = Date()
+        let started = ContinuousClock.now
+        let interactive = isatty(2) != 0
         var lastLine = ""
         while !local.isQuiet() {
             if let dead = nodes.first(where: { !local.isRunning($0) }) {
@@ -58,19 +59,20 @@ struct DemoCommand: AsyncParsableCommand {
                 throw ValidationError("\(dead.name) exited early; the end of its log (\(local.logPath(dead))):\n"
                     + local.log(dead).split(separator: "\n").suffix(10).joined(separator: "\n"))
             }
-            guard Date().timeIntervalSince(started) < Double(timeout) else {
+            guard ContinuousClock.now - started < .seconds(timeout) else {
                 local.stopAll()
                 throw ValidationError("the cluster did not finish within \(timeout) s; logs are in \(file.stateDirectory)")
             }
             let line = progressLine(local)
             if line != lastLine {
-                FileHandle.standardError.write(Data(((isatty(2) != 0) ? "\r\u{1B}[K" : "") .utf8) + Data((line + ((isatty(2) != 0) ? "" : "\n")).utf8))
+                // On a terminal the line is rewritten in place; in a log, one line every two seconds.
+                FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
                 lastLine = line
             }
-            try await Task.sleep(for: .milliseconds(isatty(2) != 0 ? 250 : 2_000))
+            try await Task.sleep(for: .milliseconds(interactive ? 250 : 2_000))
         }
-        if isatty(2) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-        let passed = printSummary(local, seconds: Date().timeIntervalSince(started))
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        let passed = printSummary(local, elapsed: ContinuousClock.now - started)
         let statuses = local.stopAll()
         print("stopped \(statuses.count) nodes (SIGTERM); logs, journals and status files are in \(file.stateDirectory)")
         if !passed { throw ExitCode(1) }
@@ -89,9 +91,9 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// Prints the per-venue outcome and the cluster checks; returns whether every check passed.
-    private func printSummary(_ local: LocalCluster, seconds: Double) -> Bool {
+    private func printSummary(_ local: LocalCluster, elapsed: Duration) -> Bool {
         guard let clearing = local.clearingStatus() else { return false }
-        print(String(format: "done in %.1f s", seconds))
+        print("done in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
         print("")
         print(row(["venue", "liquidations", "ADL'd traders", "bad debt USD", "own layer USD (start -> end)", "changes", "conserved", "view = venue"]))
         var passed = true
