@@ -200,11 +200,11 @@ struct MalformedInputTests {
         #expect(
             decodingError(negativeDeficit)
                 == .valueOutOfRange(at(.changeBatch, "BackstopRequest.deficit", item: 0, 94), value: -1, allowed: "0...10^18"))
-        var noPositions = request
-        patch(&noPositions, at: 102, UInt32(0))
+        var tooManyPositions = request
+        patch(&tooManyPositions, at: 102, UInt32(1_025))
         #expect(
-            decodingError(noPositions)
-                == .countOutOfRange(at(.changeBatch, "BackstopRequest.positions", item: 0, 102), count: 0, allowed: 1...1_024))
+            decodingError(tooManyPositions)
+                == .countOutOfRange(at(.changeBatch, "BackstopRequest.positions", item: 0, 102), count: 1_025, allowed: 0...1_024))
 
         var heartbeat = self.heartbeat
         patch(&heartbeat, at: 13, UInt64.max)

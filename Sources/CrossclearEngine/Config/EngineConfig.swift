@@ -188,9 +188,13 @@ public struct EngineConfig: Sendable, Hashable, Codable {
     public var design: ClearingDesign
     /// Seed of every random choice the engine makes (oracle noise, dYdX rotation start).
     public var seed: UInt64
+    /// Set when the world is one venue node's venue and the mutual pool lives at the clearing node
+    /// (see ``ExternalPool``); nil in the simulator.
+    public var externalPool: ExternalPool?
 
     public init(assets: [AssetConfig], venues: [VenueConfig], liquidity: LiquidityConfig, oracle: OracleConfig,
-                clearing: ClearingConfig, design: ClearingDesign, seed: UInt64) {
+                clearing: ClearingConfig, design: ClearingDesign, seed: UInt64, externalPool: ExternalPool? = nil) {
+        self.externalPool = externalPool
         self.assets = assets
         self.venues = venues
         self.liquidity = liquidity
@@ -204,5 +208,20 @@ public struct EngineConfig: Sendable, Hashable, Codable {
     /// the scenario's choice, or the design's default.
     public var adlPolicy: ADLPolicy {
         design.isShared ? (clearing.adlPolicy ?? design.defaultADLPolicy) : .venueDefault
+    }
+}
+
+/// The mutual pool of a shared design run by a clearing node instead of inside the world. The venues
+/// then pay their Cover-N contribution and deposit their assessment treasury with the clearing
+/// node when clearing starts; an account past the venue's own layer waits for the pool's answer
+/// (a ``EngineEvent/backstopFill(venue:account:transfers:cash:)``) instead of going to the pool
+/// or to ADL in the world; ADL reaches the venue as ``EngineEvent/adlFill(venue:account:transfer:haircut:)``.
+public struct ExternalPool: Sendable, Hashable, Codable {
+    /// Per venue of the world: what its own layer pays into the pool when clearing starts (at most
+    /// what the own layer holds).
+    public var contributions: [Amount]
+
+    public init(contributions: [Amount]) {
+        self.contributions = contributions
     }
 }

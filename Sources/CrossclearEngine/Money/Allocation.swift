@@ -3,7 +3,7 @@
 /// Splits `total` over `weights` (non-negative) exactly: shares are proportional, rounded down, and
 /// the units left over go to the largest remainders (ties to the lowest index). Zero weights get zero;
 /// all-zero weights split evenly.
-func allocate(_ total: Amount, weights: [Int64]) -> [Amount] {
+public func allocate(_ total: Amount, weights: [Int64]) -> [Amount] {
     guard !weights.isEmpty else { return [] }
     let weightSum = weights.reduce(Int128(0)) { $0 + Int128(max(0, $1)) }
     if weightSum == 0 {
@@ -31,7 +31,7 @@ func allocate(_ total: Amount, weights: [Int64]) -> [Amount] {
 
 /// Splits `total` over `weights` in proportion, but never more than `caps[i]` to one share: what a
 /// capped share cannot take is spread over the others. The result sums to `min(total, sum(caps))`.
-func allocateCapped(_ total: Int64, weights: [Int64], caps: [Int64]) -> [Int64] {
+public func allocateCapped(_ total: Int64, weights: [Int64], caps: [Int64]) -> [Int64] {
     var shares = [Int64](repeating: 0, count: weights.count)
     var open = Set(weights.indices.filter { caps[$0] > 0 })
     var left = min(total, caps.reduce(0) { $0 + max(0, $1) })

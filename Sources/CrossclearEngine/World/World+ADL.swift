@@ -191,111 +191,53 @@ extension World {
         return candidates
     }
 
-    /// The ranking key of a candidate under a queue policy, scaled by 10^9 (higher is cut first).
+    /// The ranking key of a candidate under a queue policy (see ``ADLRanking/key(_:_:)``).
     func adlKey(_ policy: ADLPolicy, _ candidate: ADLCandidate) -> Int128 {
         let venue = venues[candidate.venue]
-        let scale = Int128(Ratio.unit)
-        let equity = Int128(venue.equity[candidate.account])
-        let notional = Int128(venue.notional(candidate.account, slot: candidate.slot).raw)
-        let cost = Int128(abs(venue.basis[candidate.slot][candidate.account]))
-        switch policy {
-        case .hyperliquidQueue:
-            // (mark / entry) * (notional / account value)
-            guard equity > 0, cost > 0 else { return 0 }
-            return notional * scale / cost * notional / equity
-        case .binanceQueue:
-            // max(0, uPnL) / max(1, wallet) * maintenance / (wallet + uPnL)
-            let wallet = Int128(venue.collateral[candidate.account])
-            let accountPnL = equity - wallet
-            guard equity > 0, accountPnL > 0 else { return 0 }
-            let pnlPercent = accountPnL * scale / max(Int128(Amount.unit), wallet)
-            return pnlPercent * Int128(venue.maintenance[candidate.account]) / equity
-        case .bitmexQueue:
-            // PnL% * effective leverage when winning (candidates here are winners).
-            guard equity > 0, cost > 0 else { return 0 }
-            let pnlPercent = Int128(candidate.pnl) * scale / cost
-            return pnlPercent * Int128(venue.grossNotional(candidate.account).raw) / equity
-        case .hedgeAware:
-            return hedgeAwareKey(candidate)
-        case .venueDefault, .dydxRotation, .contractProRata, .pnlProRata:
-            return 0
-        }
+        var standing = ADLStanding(
+            equity: venue.equity[candidate.account], wallet: venue.collateral[candidate.account],
+            maintenance: venue.maintenance[candidate.account], grossNotional: venue.grossNotional(candidate.account).raw,
+            notional: venue.notional(candidate.account, slot: candidate.slot).raw,
+            cost: abs(venue.basis[candidate.slot][candidate.account]), pnl: candidate.pnl)
+        if policy == .hedgeAware { addTraderStanding(&standing, candidate) }
+        return ADLRanking.key(policy, standing)
     }
 
-    /// Net profit over the trader's whole book in this asset, times net leverage: a hedged trader's
-    /// legs net to nothing and rank last.
-    func hedgeAwareKey(_ candidate: ADLCandidate) -> Int128 {
+    /// The owner's net profit, net notional in the candidate's asset and total equity over every leg.
+    func addTraderStanding(_ standing: inout ADLStanding, _ candidate: ADLCandidate) {
         let trader = Int(venues[candidate.venue].owner[candidate.account])
         let asset = venues[candidate.venue].markets[candidate.slot].asset
         var netSize: Int64 = 0
-        var netPnL: Int64 = 0
-        var totalEquity: Int64 = 0
         for index in legRange(of: trader) {
             let (venue, account) = leg(index)
-            totalEquity += venues[venue].equity[account]
+            standing.traderEquity += venues[venue].equity[account]
             let slot = venues[venue].slotOfAsset[asset]
             guard slot >= 0 else { continue }
             netSize += venues[venue].quantity[slot][account]
-            netPnL += venues[venue].unrealizedPnL(account, slot: slot).raw
+            standing.traderNetPnL += venues[venue].unrealizedPnL(account, slot: slot).raw
         }
-        guard netPnL > 0, totalEquity > 0 else { return 0 }
         let mark = venues[candidate.venue].markets[candidate.slot].mark
-        let netNotional = Int128(Quantity(raw: netSize).magnitude.value(at: mark, rounding: .down).raw)
-        return Int128(netPnL) * Int128(Ratio.unit) / Int128(totalEquity) * netNotional / Int128(totalEquity)
+        standing.traderNetNotional = Quantity(raw: netSize).magnitude.value(at: mark, rounding: .down).raw
     }
 
-    /// Which candidates are cut, and by how much size.
+    /// Which candidates are cut, and by how much size (see ``ADLRanking/fills(policy:sizes:pnl:keys:total:rotationStart:)``).
     mutating func chooseFills(_ group: ADLGroup, _ candidates: [ADLCandidate]) -> [(candidate: Int, size: Int64)] {
-        switch group.policy {
-        case .contractProRata, .pnlProRata:
-            let available = candidates.reduce(Int64(0)) { $0 + abs($1.size) }
-            let total = min(group.size, available)
-            let sizes = allocate(Amount(raw: total), weights: candidates.map { abs($0.size) })
-            return sizes.enumerated().compactMap { $1.raw > 0 ? ($0, min($1.raw, abs(candidates[$0].size))) : nil }
-        case .dydxRotation:
-            guard !candidates.isEmpty else { return [] }
-            let bound = UInt64(candidates.count)
-            let start = Int(group.policyVenue >= 0 ? venues[group.policyVenue].random.below(bound) : random.below(bound))
-            let order = (0..<min(candidates.count, 500)).map { (start + $0) % candidates.count }
-            return takeInOrder(order, candidates, size: group.size)
-        case .hyperliquidQueue, .binanceQueue, .bitmexQueue, .hedgeAware, .venueDefault:
-            // Winners first, by key; holders at a loss after them.
-            let order = candidates.indices.sorted { a, b in
-                let (x, y) = (candidates[a], candidates[b])
-                if (x.pnl > 0) != (y.pnl > 0) { return x.pnl > 0 }
-                if x.key != y.key { return x.key > y.key }
-                if x.pnl != y.pnl { return x.pnl > y.pnl }
-                return (x.venue, x.account) < (y.venue, y.account)
-            }
-            return takeInOrder(order, candidates, size: group.size)
+        // Candidates are listed by (venue, account), the queue's last tie-break.
+        ADLRanking.fills(policy: group.policy, sizes: candidates.map(\.size), pnl: candidates.map(\.pnl),
+                         keys: candidates.map(\.key), total: group.size) { bound in
+            group.policyVenue >= 0 ? venues[group.policyVenue].random.below(bound) : random.below(bound)
         }
-    }
-
-    func takeInOrder(_ order: [Int], _ candidates: [ADLCandidate], size: Int64) -> [(candidate: Int, size: Int64)] {
-        var remaining = size
-        var fills: [(candidate: Int, size: Int64)] = []
-        for index in order where remaining > 0 {
-            let take = min(remaining, abs(candidates[index].size))
-            fills.append((index, take))
-            remaining -= take
-        }
-        return fills
     }
 
     /// Haircuts that cover the group's deficit exactly (as far as winners' profits allow), in
     /// proportion to size cut (or to profit, for PnL pro-rata). Hyperliquid fills at the previous
     /// mark: a winner pays at least the move since then, and the excess is overshoot.
     func haircutsFor(_ group: ADLGroup, _ candidates: [ADLCandidate], _ fills: [(candidate: Int, size: Int64)]) -> [Int64] {
-        // A winner never pays more than the profit on the size cut, nor more than their equity:
-        // ADL takes profit, never principal, so it cannot make a winner liquidatable.
-        let caps = fills.map { fill -> Int64 in
-            let candidate = candidates[fill.candidate]
-            let equity = max(0, venues[candidate.venue].equityNow(candidate.account).raw)
-            let profit = Amount(raw: max(0, candidate.pnl)).scaled(fill.size, over: abs(candidate.size), rounding: .down).raw
-            return min(equity, profit)
-        }
-        let weights = fills.map { group.policy == .pnlProRata ? candidates[$0.candidate].pnl : $0.size }
-        var haircuts = allocateCapped(group.deficit, weights: weights, caps: caps)
+        let winners = fills.map { candidates[$0.candidate] }
+        let caps = ADLRanking.haircutCaps(cut: fills.map(\.size), sizes: winners.map(\.size), pnl: winners.map(\.pnl),
+                                          equity: winners.map { venues[$0.venue].equityNow($0.account).raw })
+        var haircuts = ADLRanking.haircuts(policy: group.policy, deficit: group.deficit, cut: fills.map(\.size),
+                                           pnl: winners.map(\.pnl), caps: caps)
         if group.policy == .hyperliquidQueue {
             for (index, fill) in fills.enumerated() {
                 let market = venues[candidates[fill.candidate].venue].markets[candidates[fill.candidate].slot]

@@ -29,7 +29,8 @@ extension World {
             }
         }
         var negative = protectedViolations
-        if poolEquity.isNegative { negative.append("mutual pool") }
+        // An external pool is audited by the clearing node that holds it.
+        if poolEquity.isNegative && config.externalPool == nil { negative.append("mutual pool") }
         if adlSettlement != 0 { negative.append("ADL settlement not empty") }
         for venue in venues where venue.equityNow(Venue.ownLayerAccount).isNegative {
             negative.append("\(venue.config.name) \(venue.ownLayerForm == .fund ? "insurance fund" : "backstop vault")")
@@ -65,6 +66,9 @@ extension World {
         var digest = StateDigest()
         digest.add(timeSeconds)
         digest.add([external, poolCash, adlSettlement])
+        if config.externalPool != nil {
+            digest.add([paidToPool] + awaitingBackstop.flatMap { [Int64($0.venue), Int64($0.account)] })
+        }
         digest.add(lossAllocation)
         digest.add(treasury)
         digest.add(Int64(bitPattern: random.state))

@@ -124,7 +124,8 @@ extension World {
         let contributions = allocate(target, weights: losses.map(\.raw))
         for venue in venues.indices {
             let ownLayer = LedgerAccount.collateral(venue: venue, account: Venue.ownLayerAccount)
-            transfer(Amount.min(contributions[venue], Amount.max(.zero, balance(ownLayer))), from: ownLayer, to: .pool)
+            poolContributions[venue] = Amount.min(contributions[venue], Amount.max(.zero, balance(ownLayer)))
+            transfer(poolContributions[venue], from: ownLayer, to: .pool)
         }
     }
 

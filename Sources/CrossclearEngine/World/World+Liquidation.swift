@@ -22,7 +22,7 @@ extension World {
     mutating func liquidateUnderwaterAccounts(into requests: inout [ADLRequest]) {
         for venue in venues.indices {
             for account in Venue.ownAccounts..<venues[venue].accountCount
-            where venues[venue].equity[account] < venues[venue].threshold[account] {
+            where venues[venue].equity[account] < venues[venue].threshold[account] && !isAwaitingBackstop(venue: venue, account: account) {
                 liquidate(venue: venue, account: account, into: &requests)
             }
         }
@@ -165,6 +165,10 @@ extension World {
         if config.design.isShared && start <= .pool && account != Venue.poolAccount {
             if poolTakeOver(venue: venue, account: account) { return }
         }
+        if config.externalPool != nil && start <= .pool && account != Venue.poolAccount {
+            requestBackstop(venue: venue, account: account)
+            return
+        }
         // Nobody could take it, but it is not bankrupt: it stays open until the book refills or it is.
         guard venues[venue].equityNow(account).isNegative else { return }
         requests.append(ADLRequest(venue: venue, account: account))
@@ -239,8 +243,9 @@ extension World {
     }
 
     /// An account with no positions and negative cash: its own layer (if a fund), the pool, then
-    /// the loss-allocation account (bad debt) cover it.
-    mutating func coverCashDeficit(venue: Int, account: Int) {
+    /// the loss-allocation account (bad debt) cover it. With an external pool the account asks it
+    /// instead (unless `askingPool` is false: the pool has answered already).
+    mutating func coverCashDeficit(venue: Int, account: Int, askingPool: Bool = true) {
         let target = LedgerAccount.collateral(venue: venue, account: account)
         var deficit = -balance(target)
         guard deficit.isPositive else { return }
@@ -249,6 +254,10 @@ extension World {
             let paid = Amount.min(deficit, Amount.max(.zero, Amount.min(balance(ownLayer), venues[venue].equityNow(Venue.ownLayerAccount))))
             transfer(paid, from: ownLayer, to: target)
             deficit -= paid
+        }
+        if config.externalPool != nil && askingPool && deficit.isPositive {
+            requestBackstop(venue: venue, account: account)
+            return
         }
         if config.design.isShared && deficit.isPositive {
             if poolEquity < deficit { callAssessments(for: deficit - poolEquity) }

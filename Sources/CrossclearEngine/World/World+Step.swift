@@ -95,7 +95,7 @@ extension World {
     /// waterfall, and so does the mutual pool (assessments, then ADL).
     mutating func checkLossLayers(into requests: inout [ADLRequest]) {
         for venue in venues.indices where venues[venue].equityNow(Venue.ownLayerAccount).isNegative {
-            if config.design.isShared {
+            if config.design.isShared || config.externalPool != nil {
                 resolve(venue: venue, account: Venue.ownLayerAccount, from: .pool, into: &requests)
             } else {
                 requests.append(ADLRequest(venue: venue, account: Venue.ownLayerAccount))
@@ -162,12 +162,16 @@ extension World {
     mutating func unwindInventories(elapsedSeconds: Int64) {
         let rate = Ratio(raw: min(Ratio.unit, config.clearing.unwindPerSecond.raw * elapsedSeconds))
         guard rate.isPositive else { return }
+        // With an external pool, each venue unwinds the pool's inventory on its own book like a vault's.
+        let unwinding = config.externalPool != nil ? [Venue.ownLayerAccount, Venue.poolAccount] : [Venue.ownLayerAccount]
         for venue in venues.indices {
-            for slot in venues[venue].markets.indices {
-                let size = Quantity(raw: venues[venue].quantity[slot][Venue.ownLayerAccount])
-                guard size.raw != 0 else { continue }
-                let portion = max(Quantity(raw: 1), size.magnitude.scaled(by: rate, rounding: .up))
-                unwind(venue: venue, slot: slot, account: Venue.ownLayerAccount, size: size.isPositive ? -portion : portion)
+            for account in unwinding where !isAwaitingBackstop(venue: venue, account: account) {
+                for slot in venues[venue].markets.indices {
+                    let size = Quantity(raw: venues[venue].quantity[slot][account])
+                    guard size.raw != 0 else { continue }
+                    let portion = max(Quantity(raw: 1), size.magnitude.scaled(by: rate, rounding: .up))
+                    unwind(venue: venue, slot: slot, account: account, size: size.isPositive ? -portion : portion)
+                }
             }
         }
         guard config.design.isShared else { return }
@@ -195,7 +199,10 @@ extension World {
         let limit = size.isNegative
             ? market.oracle.scaled(by: Ratio(raw: Ratio.unit - slippage.raw), rounding: .up)
             : market.oracle.scaled(by: Ratio(raw: Ratio.unit + slippage.raw), rounding: .down)
-        let budget = Amount.max(.zero, account == Venue.poolAccount ? poolEquity : venues[venue].equityNow(account))
+        // An external pool's equity is known only to the clearing node: its unwinds are bounded by
+        // the slippage limit alone.
+        let poolBudget = config.externalPool != nil ? Amount(raw: .max) : poolEquity
+        let budget = Amount.max(.zero, account == Venue.poolAccount ? poolBudget : venues[venue].equityNow(account))
         var slice = size
         for _ in 0..<World.unwindHalvings {
             let walk = planWalk(venue: venue, slot: slot, size: slice, limit: limit)
@@ -238,8 +245,10 @@ extension World {
     mutating func recordSample(referencePrice: Price) {
         let pool = poolEquity
         metrics.poolMinimum = min(metrics.poolMinimum, pool)
-        if pool.isNegative { protectedViolations.append("mutual pool negative at t=\(timeSeconds)s") }
-        for venue in venues where venue.equityNow(Venue.ownLayerAccount).isNegative {
+        if pool.isNegative && config.externalPool == nil { protectedViolations.append("mutual pool negative at t=\(timeSeconds)s") }
+        // An own layer waiting for the external pool's answer is negative until it arrives.
+        for (index, venue) in venues.enumerated() where venue.equityNow(Venue.ownLayerAccount).isNegative
+            && !isAwaitingBackstop(venue: index, account: Venue.ownLayerAccount) {
             protectedViolations.append("\(venue.config.name) own layer negative at t=\(timeSeconds)s")
         }
         let minimumDepth = venues.flatMap { $0.markets.map(\.depthFactor) }.min() ?? .one

@@ -61,6 +61,38 @@ public enum EngineEvent: Sendable, Hashable, Codable {
     /// Moves collateral into (`amount` > 0) or out of (`amount` < 0) an account from outside the
     /// venue: how a venue node applies one leg of a clearing node's cross-venue collateral move.
     case collateralTransfer(venue: Int, account: Int, amount: Amount)
+    /// The clearing node's mutual pool answers an account waiting for it (``EngineConfig/externalPool``):
+    /// the positions named move to the venue's pool account at the given prices and `cash` is paid
+    /// to the account (negative: taken from it). A deficit still left afterwards is bad debt.
+    case backstopFill(venue: Int, account: Int, transfers: [PositionTransfer], cash: Amount)
+    /// One cut of a coordinated ADL round decided by the clearing node: the account closes the size
+    /// against the venue's pool account at the price and pays `haircut` to the pool.
+    case adlFill(venue: Int, account: Int, transfer: PositionTransfer, haircut: Amount)
+}
+
+/// A position handed to or taken from the mutual pool at a price set by the clearing node.
+public struct PositionTransfer: Sendable, Hashable, Codable {
+    public var asset: Int
+    /// Signed as the account holds it (long positive); only what the account still holds moves.
+    public var quantity: Quantity
+    public var price: Price
+
+    public init(asset: Int, quantity: Quantity, price: Price) {
+        self.asset = asset
+        self.quantity = quantity
+        self.price = price
+    }
+}
+
+/// An account of one venue of a world.
+public struct VenueAccount: Sendable, Hashable, Codable {
+    public var venue: Int
+    public var account: Int
+
+    public init(venue: Int, account: Int) {
+        self.venue = venue
+        self.account = account
+    }
 }
 
 /// The world of one clearing design.
@@ -83,6 +115,13 @@ public struct World: Sendable {
     public internal(set) var lossAllocation: [Int64]
     /// Per venue: the operator's committed capital for assessments.
     public internal(set) var treasury: [Int64]
+    /// Money this world paid to an external pool, net of what it received from it (Amount raw): the
+    /// contributions and treasury deposits, ADL haircuts, less backstop fills' cash.
+    public internal(set) var paidToPool: Int64 = 0
+    /// Per venue: what its own layer paid into the mutual pool when clearing started (shared designs).
+    public internal(set) var poolContributions: [Amount]
+    /// Accounts waiting for an external pool's backstop fill, in the order they asked.
+    public internal(set) var awaitingBackstop: [VenueAccount] = []
 
     // MARK: - Traders, column-wise
 
@@ -122,6 +161,7 @@ public struct World: Sendable {
         random = SeededRandom(seed: config.seed)
         lossAllocation = Array(repeating: 0, count: config.venues.count)
         treasury = Array(repeating: 0, count: config.venues.count)
+        poolContributions = Array(repeating: .zero, count: config.venues.count)
     }
 
     /// Applies one event.
@@ -136,11 +176,11 @@ public struct World: Sendable {
             precondition(!amount.isNegative, "a credit is not negative")
             venues[venue].credit[account] = amount.raw
         case .collateralTransfer(let venue, let account, let amount):
-            if amount.isNegative {
-                transfer(-amount, from: .collateral(venue: venue, account: account), to: .external)
-            } else {
-                transfer(amount, from: .external, to: .collateral(venue: venue, account: account))
-            }
+            settle(amount, from: .external, to: .collateral(venue: venue, account: account))
+        case .backstopFill(let venue, let account, let transfers, let cash):
+            applyBackstopFill(venue: venue, account: account, transfers: transfers, cash: cash)
+        case .adlFill(let venue, let account, let transfer, let haircut):
+            applyADLFill(venue: venue, account: account, transfer: transfer, haircut: haircut)
         }
     }
 
@@ -259,6 +299,7 @@ public struct World: Sendable {
                      from: .external, to: .treasury(venue: venue))
         }
         if config.design.isShared { sizePool() }
+        if let pool = config.externalPool { payExternalPool(pool) }
         metrics.hedgers = traderKind.reduce(0) { $0 + ($1 == .hedger ? 1 : 0) }
         metrics.poolStart = poolEquity
         metrics.poolMinimum = metrics.poolStart

@@ -35,10 +35,10 @@ public struct ClearingMachine: Sendable {
     private let nets: Bool
     private let creditCap: Ratio
     /// Per venue, per asset index: the venue's margin rules (nil where it does not list the asset).
-    private let rules: [[MarketRules?]]
+    let rules: [[MarketRules?]]
     /// The accounts of each trader, in (venue, account) order; only traders seen on two venues or
     /// more are ever netted.
-    private var legsOfTrader: [UInt32: [Leg]] = [:]
+    private(set) var legsOfTrader: [UInt32: [Leg]] = [:]
     /// Traders with accounts on several venues, ascending.
     private var multiVenueTraders: [UInt32] = []
     /// The credit last granted per (venue, account), Amount raw.
@@ -48,6 +48,25 @@ public struct ClearingMachine: Sendable {
     private var versions: [Leg: Int] = [:]
     /// Traders with a collateral move in flight: the report count of each leg when it was decided.
     private var inFlight: [UInt32: [Leg: Int]] = [:]
+    /// Per venue: changes consumed, and the position of the last one in the venue's stream.
+    private var streamPosition: [MutualPool.RequestPosition]
+
+    // MARK: Mutual pool (shared designs)
+
+    /// The mutual pool; nil under a siloed design.
+    public internal(set) var pool: MutualPool?
+    /// Backstop requests received and not yet answered, in arrival order.
+    var pendingRequests: [PendingRequest] = []
+    /// Accounts that asked the pool (never chosen as ADL winners).
+    var requestedAccounts: Set<Leg> = []
+    /// Winners cut by an ADL round whose venue has not reported them since: the pool deleverages
+    /// itself again only once the view shows what its last round did.
+    var unconfirmedCuts: Set<Leg> = []
+    /// The ADL policy of the design, and each venue's own (for `venueDefault`).
+    let adlPolicy: ADLPolicy
+    let venuePolicies: [ADLPolicy]
+    /// Seeds the rotation of a dYdX-style ADL round (with the round number).
+    let seed: UInt64
 
     /// A trader's account on one venue.
     public struct Leg: Hashable, Comparable, Sendable {
@@ -56,9 +75,17 @@ public struct ClearingMachine: Sendable {
         public static func < (a: Leg, b: Leg) -> Bool { (a.venue, a.account) < (b.venue, b.account) }
     }
 
-    /// A clearing machine for the cluster's scenario (its venues, their profiles and markets).
+    /// A clearing machine for the cluster's scenario (its venues, their profiles and markets); under
+    /// a shared design with the mutual pool funded as the simulator's world funds it.
     public init(scenario: Scenario, design: ClearingDesign, policy: StalePolicy) {
         venues = scenario.venues.map(\.name)
+        streamPosition = Array(repeating: MutualPool.RequestPosition(epoch: 1, sequence: 0), count: scenario.venues.count)
+        if design.isShared {
+            pool = MutualPool(funding: Simulator.poolFunding(scenario, design: design, traders: Simulator.population(scenario)))
+        }
+        adlPolicy = scenario.engineConfig(design: design).adlPolicy
+        venuePolicies = scenario.venues.map { VenueProfile.of($0.profile).adlPolicy }
+        seed = scenario.seed
         views = Array(repeating: MarginBook(), count: scenario.venues.count)
         stale = Array(repeating: false, count: scenario.venues.count)
         digestMismatches = Array(repeating: 0, count: scenario.venues.count)
@@ -74,11 +101,18 @@ public struct ClearingMachine: Sendable {
     }
 
     /// Applies a venue's changes to the view (in stream order, each once), checking every digest the
-    /// venue reports against the view at that point. Returns false when a digest did not match.
+    /// venue reports against the view at that point, and queues its backstop requests. `start` is the
+    /// stream position of the first change (default: right after the last one consumed, in epoch 1).
+    /// Returns false when a digest did not match.
     @discardableResult
-    public mutating func consume(venue: Int, changes: [ChangeBody]) throws(MarginBookError) -> Bool {
+    public mutating func consume(venue: Int, changes: [ChangeBody], startingAt start: MutualPool.RequestPosition? = nil)
+        throws(MarginBookError) -> Bool
+    {
         var matched = true
+        if let start { streamPosition[venue] = MutualPool.RequestPosition(epoch: start.epoch, sequence: start.sequence - 1) }
         for change in changes {
+            streamPosition[venue].sequence += 1
+            if case .backstopRequest(let request) = change { queue(request, venue: venue, at: streamPosition[venue]) }
             if case .digest(let digest) = change, digest != views[venue].digest() {
                 digestMismatches[venue] += 1
                 matched = false
@@ -86,6 +120,7 @@ public struct ClearingMachine: Sendable {
             try views[venue].apply(change)
             if case .account(let state) = change, state.trader != VenueMachine.venueOwned {
                 let leg = Leg(venue: venue, account: state.account)
+                unconfirmedCuts.remove(leg)
                 versions[leg, default: 0] += 1
                 index(leg, trader: state.trader)
             }
@@ -124,28 +159,40 @@ public struct ClearingMachine: Sendable {
         }
     }
 
-    /// One leg's margin in the view (Amount raw).
-    private struct LegMargin {
+    /// One account's margin in the view (Amount raw).
+    struct AccountMargin {
         var collateral: Int64
         var equity: Int64
         var maintenance: Int64
+        var grossNotional: Int64
+    }
+
+    /// An account's margin at its venue's marks in the view; nil while a mark or the rules of one of
+    /// its positions are unknown.
+    func margin(of state: AccountState, venue: Int) -> AccountMargin? {
+        var margin = AccountMargin(collateral: state.collateral.raw, equity: state.collateral.raw, maintenance: 0, grossNotional: 0)
+        for position in state.positions {
+            let asset = Int(position.asset)
+            guard let mark = views[venue].mark(asset: asset)?.mark, let rules = rules[venue][safe: asset] ?? nil else { return nil }
+            let value = position.quantity.markValue(at: mark)
+            margin.equity += value.raw - position.basis.raw
+            margin.maintenance += rules.maintenance(notional: value.magnitude).raw
+            margin.grossNotional += value.magnitude.raw
+        }
+        return margin
     }
 
     /// Each leg's margin at its venue's marks and the portfolio requirement on the trader's net
     /// position per asset (strictest rules among the legs); nil while a leg or a mark is unknown.
-    private func margins(of legs: [Leg]) -> (legs: [LegMargin], netted: Int64)? {
-        var result: [LegMargin] = []
+    private func margins(of legs: [Leg]) -> (legs: [AccountMargin], netted: Int64)? {
+        var result: [AccountMargin] = []
         var netByAsset: [Int: (size: Int64, mark: Price, rules: MarketRules)] = [:]
         for leg in legs {
-            guard let state = views[leg.venue].account(leg.account) else { return nil }
-            var margin = LegMargin(collateral: state.collateral.raw, equity: state.collateral.raw, maintenance: 0)
+            guard let state = views[leg.venue].account(leg.account), let margin = margin(of: state, venue: leg.venue) else { return nil }
             for position in state.positions {
                 let asset = Int(position.asset)
-                guard let mark = views[leg.venue].mark(asset: asset)?.mark,
-                      let rules = rules[leg.venue][safe: asset] ?? nil else { return nil }
-                let value = position.quantity.markValue(at: mark)
-                margin.equity += value.raw - position.basis.raw
-                margin.maintenance += rules.maintenance(notional: value.magnitude).raw
+                // `margin(of:venue:)` found the mark and rules of every position.
+                guard let mark = views[leg.venue].mark(asset: asset)?.mark, let rules = rules[leg.venue][safe: asset] ?? nil else { return nil }
                 var net = netByAsset[asset] ?? (0, mark, rules)
                 net.size += position.quantity.raw
                 if rules.tiers[0].maintenance > net.rules.tiers[0].maintenance { net.rules = rules }

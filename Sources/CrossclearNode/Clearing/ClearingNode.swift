@@ -31,9 +31,11 @@ public final class ClearingNode: Service, Sendable {
         let paths = NodePaths(cluster: settings.cluster)
         try paths.createStateDirectory()
         let journal = try Journal.open(path: paths.database(of: .clearing))
-        let core = ClearingCore(
-            machine: ClearingMachine(scenario: settings.cluster.scenario, design: settings.cluster.design, policy: settings.policy),
-            lastMove: UInt64(try journal.cursor(ClearingCore.moveCursor) ?? 0), logger: logger)
+        var machine = ClearingMachine(scenario: settings.cluster.scenario, design: settings.cluster.design, policy: settings.policy)
+        if machine.pool != nil, let pool = try MutualPool.restore(venues: machine.venues, read: { try journal.cursor($0) }) {
+            machine.restore(pool: pool)
+        }
+        let core = ClearingCore(machine: machine, lastMove: UInt64(try journal.cursor(ClearingCore.moveCursor) ?? 0), logger: logger)
         self.core = core
         statusPath = paths.status(of: .clearing)
         let address = settings.cluster.clearing
@@ -107,7 +109,8 @@ final class ClearingCore: ChangeConsumer, Sendable {
         state.withLock { state in
             guard let index = state.machine.venues.firstIndex(of: venue) else { return }
             do {
-                if try !state.machine.consume(venue: index, changes: changes.map(\.body)) {
+                let start = MutualPool.RequestPosition(epoch: epoch, sequence: changes.first?.sequence ?? 1)
+                if try !state.machine.consume(venue: index, changes: changes.map(\.body), startingAt: start) {
                     logger.error("view diverged from the venue's digest", metadata: [
                         "venue": "\(venue)", "epoch": "\(epoch)", "through": "\(changes.last?.sequence ?? 0)"])
                 }
@@ -140,7 +143,8 @@ final class ClearingCore: ChangeConsumer, Sendable {
         let clock = ContinuousClock()
         for await _ in wakes {
             let started = clock.now
-            let round = state.withLock { state -> (server: ClearingServer, batches: [(venue: String, bodies: [InstructionBody])], lastMove: UInt64)? in
+            let round = state.withLock { state -> (server: ClearingServer, batches: [(venue: String, bodies: [InstructionBody])],
+                                                   cursors: [String: Int64], deleverages: Bool)? in
                 guard state.changed, let server = state.server, server.boundPort != nil else { return nil }
                 state.changed = false
                 var batches = state.machine.decideCredits().map { decision in
@@ -160,13 +164,35 @@ final class ClearingCore: ChangeConsumer, Sendable {
                     state.movesSent += 1
                     state.moved += move.amount.raw
                 }
-                return batches.isEmpty ? nil : (server, batches, state.lastMove)
+                var cursors = [Self.moveCursor: Int64(state.lastMove)]
+                let poolBefore = state.machine.pool
+                let backstops = state.machine.decideBackstops()
+                for decision in backstops {
+                    let venue = state.machine.venues[decision.venue]
+                    if let fill = decision.fill {
+                        batches.append((venue, [.backstopFill(fill)]))
+                        logger.notice(decision.cuts.isEmpty ? "backstop fill" : "backstop fill with ADL round", metadata: [
+                            "venue": "\(venue)", "account": "\(fill.account)", "request": "\(fill.requestEpoch):\(fill.requestSequence)",
+                            "cash": "\(fill.cash)", "cuts": "\(decision.cuts.count)"])
+                    } else {
+                        logger.notice("pool deleverages its inventory", metadata: ["venue": "\(venue)", "cuts": "\(decision.cuts.count)"])
+                    }
+                    for (winner, cut) in decision.cuts { batches.append((state.machine.venues[winner], [.adl(cut)])) }
+                }
+                if let pool = state.machine.pool, pool != poolBefore {
+                    cursors.merge(pool.cursors(venues: state.machine.venues)) { $1 }
+                }
+                let changedPool = state.machine.pool != poolBefore
+                return batches.isEmpty && !changedPool ? nil : (server, batches, cursors, backstops.contains { !$0.cuts.isEmpty })
             }
             guard let round else { continue }
             let decided = clock.now
-            // Every instruction of the round, both legs of every move included, is journaled in one
-            // transaction with the move counter: a move is recorded whole or not at all.
-            _ = try await round.server.send(round.batches, cursors: [Self.moveCursor: Int64(round.lastMove)])
+            if round.deleverages { Failpoint.reach(.adlRoundDecided) }
+            // Every instruction of the round, both legs of every move and a backstop fill with its
+            // ADL cuts included, is journaled in one transaction with the move counter and the
+            // pool's state: a decision is recorded whole or not at all, and never taken twice.
+            _ = try await round.server.send(round.batches, cursors: round.cursors)
+            if round.deleverages { Failpoint.reach(.adlRoundJournaled) }
             timings?.record(decision: decided - started, send: clock.now - decided)
         }
     }
@@ -188,7 +214,11 @@ final class ClearingCore: ChangeConsumer, Sendable {
             }
             return ClearingStatus(venues: views, stalePolicy: machine.policy.rawValue, creditsSent: state.creditsSent,
                                   movesSent: state.movesSent, moved: state.moved,
-                                  creditGranted: machine.creditGranted)
+                                  creditGranted: machine.creditGranted, pool: machine.pool.map { pool in
+                                      ClearingStatus.Pool(cash: pool.cash, equity: machine.poolEquity,
+                                                          treasuries: pool.treasuries.reduce(0, +), totals: pool.totals,
+                                                          pendingRequests: machine.pendingBackstops)
+                                  })
         }
     }
 }

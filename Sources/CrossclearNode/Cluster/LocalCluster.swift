@@ -28,8 +28,9 @@ public final class LocalCluster: @unchecked Sendable {
     // MARK: - Processes
 
     /// Starts the clearing node.
-    public func startClearing(arguments: [String] = []) throws {
-        try start(.clearing, ["clearing", "--cluster", clusterPath] + arguments)
+    /// `environment` is added to this process's (a test arms a ``Failpoint`` that way).
+    public func startClearing(arguments: [String] = [], environment: [String: String] = [:]) throws {
+        try start(.clearing, ["clearing", "--cluster", clusterPath] + arguments, environment: environment)
     }
 
     /// Starts a venue node.
@@ -37,11 +38,14 @@ public final class LocalCluster: @unchecked Sendable {
         try start(.venue(name), ["venue", name, "--cluster", clusterPath] + arguments)
     }
 
-    private func start(_ node: NodeIdentity, _ arguments: [String]) throws {
+    private func start(_ node: NodeIdentity, _ arguments: [String], environment: [String: String] = [:]) throws {
         try paths.createStateDirectory()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let log = logPath(node)
         if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -109,14 +113,15 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     /// Whether every venue finished its scenario, the clearing node applied all of every venue's
-    /// changes and acknowledged them, its view matches each venue's digest, and no instruction waits
-    /// for delivery.
+    /// changes and acknowledged them, its view matches each venue's digest, no instruction waits
+    /// for delivery and no backstop request for an answer.
     public func isQuiet() -> Bool {
         guard let clearing = clearingStatus() else { return false }
         return venues.allSatisfy { name in
             guard let venue = venueStatus(name), let view = clearing.venues.first(where: { $0.venue == name }) else { return false }
             return venue.finished && view.lastAppliedSequence == venue.changes && venue.acknowledged == venue.changes
                 && view.viewDigest == venue.publishedDigest && view.pendingInstructions == 0 && view.connected
-        }
+                && venue.awaitingBackstop == 0
+        } && (clearing.pool?.pendingRequests ?? 0) == 0
     }
 }

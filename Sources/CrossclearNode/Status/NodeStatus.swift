@@ -20,6 +20,10 @@ public struct VenueStatus: Sendable, Hashable, Codable {
     public var engineDigest: UInt64
     public var lastInstruction: UInt64
     public var moves: CollateralMoveTotals
+    /// Paid to the clearing node's mutual pool, net of what it paid in (shared designs), and the
+    /// accounts waiting for the pool's answer.
+    public var paidToPool: Int64
+    public var awaitingBackstop: Int
     public var conservation: ConservationReport
     public var metrics: OutcomeMetrics
 
@@ -38,6 +42,8 @@ public struct VenueStatus: Sendable, Hashable, Codable {
         engineDigest = outcome.stateDigest
         lastInstruction = machine.lastInstruction
         moves = machine.moves
+        paidToPool = machine.paidToPool
+        awaitingBackstop = machine.awaitingBackstop
         conservation = outcome.conservation
         metrics = outcome.metrics
     }
@@ -72,6 +78,20 @@ public struct ClearingStatus: Sendable, Hashable, Codable {
     public var movesSent: Int
     public var moved: Int64
     public var creditGranted: Int64
+    /// The mutual pool (shared designs).
+    public var pool: Pool?
+
+    /// The clearing node's mutual pool (money in micro-dollars).
+    public struct Pool: Sendable, Hashable, Codable {
+        /// Cash held by the clearing node; equity adds the inventory in the views at their marks.
+        public var cash: Int64
+        public var equity: Int64
+        /// Treasury left for assessments, over every venue.
+        public var treasuries: Int64
+        public var totals: PoolTotals
+        /// Backstop requests not yet answered.
+        public var pendingRequests: Int
+    }
 }
 
 extension Encodable {

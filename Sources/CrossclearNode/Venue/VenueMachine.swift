@@ -28,6 +28,8 @@ public struct VenueMachine: Sendable {
     /// (credits), Amount raw. Summed over the venues of a quiet cluster, out equals in.
     public private(set) var moves = CollateralMoveTotals()
 
+    /// Accounts whose backstop request has been published (and not yet answered).
+    private var requested: Set<Int> = []
     private var world: World
     private let prices: PriceModel
     /// The cluster-wide trader number of each trader of this venue's world (index: the world's trader).
@@ -36,8 +38,10 @@ public struct VenueMachine: Sendable {
     /// Builds the venue's world: opens it at the scenario's first prices, adds the scenario's
     /// traders that hold a leg on this venue, hands the book to market makers and funds the venue's
     /// own layer. Under a siloed design the venue runs exactly as in the simulator's world of that
-    /// design; under a shared design its own layer takes the form of its profile (vault or fund), and
-    /// what the clearing layer adds reaches it as instructions.
+    /// design; under a shared design its own layer takes the form of its profile (vault or fund), it
+    /// pays its pool contribution and treasury to the clearing node's mutual pool, asks that pool to
+    /// take over what its own layer cannot absorb (a backstop request), and what the clearing layer
+    /// decides reaches it as instructions.
     public init(scenario: Scenario, venue: String, design: ClearingDesign) throws(VenueMachineError) {
         guard let index = scenario.venues.firstIndex(where: { $0.name == venue }) else {
             throw .unknownVenue(venue, known: scenario.venues.map(\.name))
@@ -48,15 +52,17 @@ public struct VenueMachine: Sendable {
         timeStepSeconds = scenario.timeStepSeconds
         prices = PriceModel(scenario: scenario)
 
+        let population = Simulator.population(scenario)
         var config = scenario.engineConfig(design: design)
         if design.isShared {
             config.design = VenueProfile.of(config.venues[index].profile).naturalForm == .vault ? .siloedBackstop : .siloedFund
+            let funding = Simulator.poolFunding(scenario, design: design, traders: population)
+            config.externalPool = ExternalPool(contributions: [funding[index].contribution])
         }
         config.venues = [config.venues[index]]
         world = World(config: config)
         world.apply(.open(referencePrices: prices.prices(at: 0)))
 
-        let population = Simulator.population(scenario)
         var globalTrader: [UInt32] = []
         for (number, trader) in population.enumerated() {
             let legs = trader.legs.filter { $0.venue == index }.map { leg in
@@ -94,6 +100,12 @@ public struct VenueMachine: Sendable {
             .sorted { $0.asset < $1.asset }
             .filter { published.mark(asset: Int($0.asset)) != $0 }
         if !marks.isEmpty { changes.append(.marks(marks)) }
+        for waiting in world.awaitingBackstop where !requested.contains(waiting.account) {
+            requested.insert(waiting.account)
+            let current = accountState(waiting.account, of: state)
+            let deficit = Amount.max(.zero, -state.equityNow(waiting.account))
+            changes.append(.backstopRequest(BackstopRequest(account: current.account, deficit: deficit, positions: current.positions)))
+        }
         guard !changes.isEmpty else { return [] }
         for change in changes {
             // The book takes whatever this venue produces: its accounts are numbered densely.
@@ -104,8 +116,11 @@ public struct VenueMachine: Sendable {
     }
 
     /// Takes `book` as what this venue has published (a restart rebuilds it from the journal).
+    /// Every account waiting for the pool asked it before the journal's last step, so each
+    /// request counts as published.
     mutating func adopt(published book: MarginBook) {
         published = book
+        requested = Set(world.awaitingBackstop.map(\.account))
     }
 
     /// Runs the next step of the scenario: new reference prices, margin, liquidation, the venue's
@@ -143,12 +158,38 @@ public struct VenueMachine: Sendable {
             }
             world.apply(.collateralTransfer(venue: 0, account: Int(account), amount: isDebit ? -move.amount : move.amount))
             moves.record(leg: move.leg, amount: move.amount)
-        case .backstopFill, .adl:
-            throw .unsupported(kind: instruction.body.kind, instruction: instruction.id)
+        case .backstopFill(let fill):
+            try requireAccount(fill.account, instruction: instruction.id)
+            for leg in fill.legs { try requireAsset(leg.asset, instruction: instruction.id) }
+            let transfers = fill.legs.map { PositionTransfer(asset: Int($0.asset), quantity: $0.quantity, price: $0.price) }
+            world.apply(.backstopFill(venue: 0, account: Int(fill.account), transfers: transfers, cash: fill.cash))
+            requested.remove(Int(fill.account))
+        case .adl(let cut):
+            try requireAccount(cut.account, instruction: instruction.id)
+            try requireAsset(cut.asset, instruction: instruction.id)
+            world.apply(.adlFill(venue: 0, account: Int(cut.account),
+                                 transfer: PositionTransfer(asset: Int(cut.asset), quantity: cut.quantity, price: cut.price),
+                                 haircut: cut.haircut))
         }
         lastInstruction = instruction.id
         return true
     }
+
+    private func requireAccount(_ account: UInt32, instruction: UInt64) throws(VenueMachineError) {
+        guard Int(account) < world.venues[0].accountCount else { throw .unknownAccount(account, instruction: instruction) }
+    }
+
+    private func requireAsset(_ asset: UInt16, instruction: UInt64) throws(VenueMachineError) {
+        guard Int(asset) < world.config.assets.count, world.venues[0].slotOfAsset[Int(asset)] >= 0 else {
+            throw .unlistedAsset(asset, instruction: instruction)
+        }
+    }
+
+    /// Money this venue paid to the clearing node's mutual pool, net of what it received (Amount raw).
+    public var paidToPool: Int64 { world.paidToPool }
+
+    /// Accounts waiting for the pool's answer to their backstop request.
+    public var awaitingBackstop: Int { world.awaitingBackstop.count }
 
     /// The venue's ledger audit: exact conservation, balanced markets, protected layers.
     public var conservation: ConservationReport { world.conservation() }
@@ -182,7 +223,7 @@ public enum VenueMachineError: Error, Sendable, Hashable, CustomStringConvertibl
     case unknownVenue(String, known: [String])
     case instructionGap(expected: UInt64, received: UInt64)
     case unknownAccount(UInt32, instruction: UInt64)
-    case unsupported(kind: UInt8, instruction: UInt64)
+    case unlistedAsset(UInt16, instruction: UInt64)
     case wrongVenue(String, instruction: UInt64)
 
     public var description: String {
@@ -195,8 +236,8 @@ public enum VenueMachineError: Error, Sendable, Hashable, CustomStringConvertibl
             "instruction \(instruction) names account \(account), which this venue does not have"
         case .wrongVenue(let named, let instruction):
             "instruction \(instruction) is a collateral-move leg for venue \(named), not this one"
-        case .unsupported(let kind, let instruction):
-            "instruction \(instruction) is of kind \(kind), which this venue does not carry out yet"
+        case .unlistedAsset(let asset, let instruction):
+            "instruction \(instruction) names asset \(asset), which this venue does not list"
         }
     }
 }

@@ -40,6 +40,15 @@ public enum Simulator {
         world.apply(.startClearing)
     }
 
+    /// How each venue funds the mutual pool of a shared design when clearing starts: its own layer's
+    /// Cover-N contribution and its assessment treasury, as in the simulator's world (what a cluster's
+    /// venue nodes pay to, and its clearing node holds for, the pool).
+    public static func poolFunding(_ scenario: Scenario, design: ClearingDesign, traders: [TraderSetup]) -> [PoolFunding] {
+        var world = World(config: scenario.engineConfig(design: design))
+        setUp(&world, scenario: scenario, traders: traders)
+        return zip(world.poolContributions, world.treasury).map { PoolFunding(contribution: $0, treasury: Amount(raw: $1)) }
+    }
+
     /// Runs several designs on all cores and collects a report, outcomes in the order asked.
     public static func run(_ scenario: Scenario, designs: [ClearingDesign], progress: ProgressBar? = nil) -> SimulationReport {
         let onStep: (@Sendable () -> Void)?
@@ -67,4 +76,17 @@ func parallelMap<Item: Sendable, Result: Sendable>(_ items: [Item], costliestFir
         results.withLock { $0[index] = result }
     }
     return results.withLock { $0.compactMap { $0 } }
+}
+
+/// What one venue puts up for the mutual pool when clearing starts (Amount).
+public struct PoolFunding: Sendable, Hashable {
+    /// Paid into the pool from the venue's own layer.
+    public var contribution: Amount
+    /// Committed for assessments the pool may call.
+    public var treasury: Amount
+
+    public init(contribution: Amount, treasury: Amount) {
+        self.contribution = contribution
+        self.treasury = treasury
+    }
 }

@@ -54,7 +54,7 @@ enum PositionRule {
 enum CountRule {
     static let batch = 1...WireProtocol.maximumBatchCount
     static let accountPositions = 0...WireProtocol.maximumPositions
-    static let offeredPositions = 1...WireProtocol.maximumPositions
+    static let offeredPositions = 0...WireProtocol.maximumPositions
     static let marks = 1...WireProtocol.maximumMarks
 }
 

@@ -110,7 +110,7 @@ public struct BackstopRequest: Sendable, Hashable {
     public var account: UInt32
     /// How far the account's equity is below zero (0 when it is not yet), Amount raw; 0 ... 10^18.
     public var deficit: Amount
-    /// The positions offered, strictly ascending by asset, 1 to 1,024.
+    /// The positions offered, strictly ascending by asset, 0 to 1,024 (none: only a cash deficit).
     public var positions: [PositionState]
 
     /// Creates a backstop request.

@@ -125,7 +125,7 @@ public struct BackstopFill: Sendable, Hashable {
     public var requestEpoch: UInt64
     /// The sequence number of the request's change (1 ... 2^63 - 1).
     public var requestSequence: UInt64
-    /// The positions taken over, strictly ascending by asset, 1 to 1,024.
+    /// The positions taken over, strictly ascending by asset, 0 to 1,024.
     public var legs: [BackstopLeg]
     /// Cash paid to the account (negative: taken from it), Amount raw units; |raw| <= 10^18.
     public var cash: Amount

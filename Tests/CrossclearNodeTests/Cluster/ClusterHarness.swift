@@ -21,13 +21,14 @@ struct ClusterHarness {
 
     /// Writes a cluster file for oct10 with `traders` traders over `durationSeconds` at `speed`,
     /// and issues the certificates.
-    init(directory: String, venues: [String], traders: Int, durationSeconds: Int, speed: Int, design: String = "shared-full") throws {
+    init(directory: String, venues: [String], traders: Int, durationSeconds: Int, speed: Int, design: String = "shared-full",
+         overrides: [String] = []) throws {
         let path = directory + "/cluster.toml"
         let venueTables = try venues.map { "[[venue]]\nname = \"\($0)\"\nport = \(try Self.freePort())\n" }.joined(separator: "\n")
         try """
             name = "test"
             scenario = "\(ClusterFileTests.oct10)"
-            set = ["population.traders=\(traders)", "duration_s=\(durationSeconds)"]
+            set = [\((["population.traders=\(traders)", "duration_s=\(durationSeconds)"] + overrides).map { "\"\($0)\"" }.joined(separator: ", "))]
             design = "\(design)"
             speed = \(speed)
             state_dir = "\(directory)/state"

@@ -13,8 +13,9 @@ struct ClusterProcessTests {
     static let venues = ["hyperliquid", "binance", "dydx"]
 
     /// A short oct10 crash: 3,000 traders, 20 simulated minutes (240 steps) at 300x.
-    static func harness(in directory: String, design: String = "shared-full") throws -> ClusterHarness {
-        try ClusterHarness(directory: directory, venues: venues, traders: 3_000, durationSeconds: 1_200, speed: 300, design: design)
+    static func harness(in directory: String, design: String = "shared-full", overrides: [String] = []) throws -> ClusterHarness {
+        try ClusterHarness(directory: directory, venues: venues, traders: 3_000, durationSeconds: 1_200, speed: 300, design: design,
+                           overrides: overrides)
     }
 
     /// The checks of a quiet cluster, from the nodes' status files and, once they are stopped, their
@@ -34,6 +35,14 @@ struct ClusterProcessTests {
             #expect(view.reportedDigest == venue.publishedDigest, "\(name): last reported digest")
             #expect(view.digestMismatches == 0, "\(name): the view diverged from a reported digest")
             #expect(view.collateral == venue.publishedCollateral, "\(name)")
+        }
+        // Every backstop fill and ADL cut the pool decided was applied exactly once, and the money
+        // between the venues and the pool adds up exactly.
+        if let pool = clearing.pool {
+            let statuses = try venues.map { try #require(cluster.venueStatus($0)) }
+            #expect(statuses.reduce(0) { $0 + $1.metrics.poolTakeovers } == pool.totals.fills, "backstop fills applied")
+            #expect(statuses.reduce(0) { $0 + $1.metrics.adlCount } == pool.totals.adlCuts, "ADL cuts applied")
+            #expect(statuses.reduce(0) { $0 + $1.paidToPool } == pool.cash + pool.treasuries, "money between the venues and the pool")
         }
         // Every collateral move is on both venues or on neither.
         let moves = try venues.map { try #require(cluster.venueStatus($0)).moves }
@@ -62,6 +71,60 @@ struct ClusterProcessTests {
             let clearing = try #require(cluster.clearingStatus())
             #expect(clearing.creditsSent > 0, "hedgers across venues get cross-margin credit")
             print("clearing node: \(clearing.creditsSent) credits, \(clearing.movesSent) collateral moves (\(Amount(raw: clearing.moved)) USD)")
+            try Self.compareWithSimulator(harness, design: .sharedFull)
+            try Self.checkQuietCluster(harness)
+        }
+    }
+
+    /// Prints the cluster's outcome beside the simulator's for the same scenario and seed under a
+    /// shared design, and checks them within the stated tolerances. The cluster's timing differs
+    /// (credits and the pool's answers arrive a step or more later, an account waits for the pool
+    /// meanwhile, and each venue unwinds the pool's inventory on its own book), so liquidations may
+    /// differ by a few percent, takeovers by more (reported, not checked), pool equity by tens of
+    /// percent; ADL and bad debt must agree.
+    static func compareWithSimulator(_ harness: ClusterHarness, design: ClearingDesign) throws {
+        let cluster = harness.cluster
+        let clearing = try #require(cluster.clearingStatus())
+        let pool = try #require(clearing.pool)
+        let metrics = try venues.map { try #require(cluster.venueStatus($0)).metrics }
+        let world = Simulator.run(cluster.file.scenario, design: design).metrics
+        let rows: [(String, Int64, Int64, String)] = [
+            ("liquidations", Int64(metrics.reduce(0) { $0 + $1.liquidationCount }), Int64(world.liquidationCount), "within 10%"),
+            ("own-layer takeovers", Int64(metrics.reduce(0) { $0 + $1.ownLayerTakeovers }), Int64(world.ownLayerTakeovers), "reported"),
+            ("pool takeovers", Int64(pool.totals.fills), Int64(world.poolTakeovers), "reported"),
+            ("ADL fills", Int64(metrics.reduce(0) { $0 + $1.adlCount }), Int64(world.adlCount), "both zero or both not"),
+            ("bad debt (USD)", metrics.reduce(0) { $0 + $1.badDebt.raw } / Amount.unit, world.badDebt.raw / Amount.unit, "within $1,000"),
+            ("pool equity end (USD)", pool.equity / Amount.unit, world.poolEnd.raw / Amount.unit, "within 50%"),
+        ]
+        print("cluster vs simulator, oct10 with 3,000 traders over 20 minutes, \(design.rawValue), seed \(cluster.file.scenario.seed)")
+        for (name, measured, expected, tolerance) in rows {
+            print("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) cluster \(measured)  simulator \(expected)  (\(tolerance))")
+        }
+        func within(_ a: Int64, _ b: Int64, percent: Int64) -> Bool { abs(a - b) * 100 <= percent * max(abs(a), abs(b)) }
+        #expect(within(rows[0].1, rows[0].2, percent: 10), "liquidations")
+        #expect((rows[3].1 == 0) == (rows[3].2 == 0), "ADL")
+        #expect(abs(rows[4].1 - rows[4].2) <= 1_000, "bad debt")
+        #expect(within(rows[5].1, rows[5].2, percent: 50), "pool equity at the end")
+    }
+
+    @Test("kill -9 of the clearing node in the middle of an ADL round, at each durable boundary: the round completes exactly once",
+          arguments: Failpoint.allCases)
+    func killMidADLRound(point: Failpoint) async throws {
+        try await withTemporaryDirectory { directory in
+            // An empty pool: every bankruptcy past a venue's own layer goes to a coordinated ADL round.
+            let harness = try Self.harness(in: directory, design: "shared-pool", overrides: PoolMachineTests.emptyPool)
+            let cluster = harness.cluster
+            defer { cluster.killAll() }
+            try cluster.startClearing(environment: [Failpoint.variable: point.rawValue])
+            for venue in Self.venues { try cluster.startVenue(venue) }
+            let killed = await harness.poll(seconds: 90) { !cluster.isRunning(.clearing) }
+            #expect(killed, "the clearing node never reached \(point.rawValue):\n\(harness.diagnostics())")
+            #expect(cluster.stop(.clearing) == SIGKILL, "killed by SIGKILL at the failpoint")
+            try cluster.startClearing()
+            guard await harness.expectQuiet("after the kill at \(point.rawValue)") else { return }
+            let pool = try #require(cluster.clearingStatus()?.pool)
+            #expect(pool.totals.adlRounds >= 1)
+            print("\(point.rawValue): \(pool.totals.adlRounds) ADL rounds, \(pool.totals.adlCuts) cuts, \(pool.totals.fills) fills, haircuts \(Amount(raw: pool.totals.haircuts)) USD")
             try Self.checkQuietCluster(harness)
         }
     }
