@@ -112,7 +112,20 @@ struct DemoCommand: AsyncParsableCommand {
               + "\(Amount(raw: clearing.creditGranted).formatted(fractionDigits: 0)) USD of credit in force, "
               + "\(clearing.movesSent) collateral moves (\(Amount(raw: clearing.moved).formatted(fractionDigits: 0)) USD), "
               + "stale policy \(clearing.stalePolicy)")
+        if let pool = clearing.pool {
+            let totals = pool.totals
+            print("mutual pool: \(totals.fills) backstop fills (\(Amount(raw: totals.paid).formatted(fractionDigits: 0)) USD paid), "
+                  + "\(totals.adlRounds) ADL rounds with \(totals.adlCuts) cuts, \(Amount(raw: totals.assessed).formatted(fractionDigits: 0)) USD assessed; "
+                  + "equity \(Amount(raw: pool.equity).formatted(fractionDigits: 0)) USD")
+            // What the venues paid to the pool, net, is exactly what the clearing node holds for it.
+            let paid = local.venues.compactMap { local.venueStatus($0)?.paidToPool }.reduce(0, +)
+            let balanced = paid == pool.cash + pool.treasuries
+            print("pool ledger: venues paid \(Amount(raw: paid).formatted(fractionDigits: 2)) USD net; the clearing node holds "
+                  + "\(Amount(raw: pool.cash + pool.treasuries).formatted(fractionDigits: 2)) USD (cash and treasuries): \(balanced ? "equal" : "DIFFERENT")")
+            passed = passed && balanced
+        }
         print(passed ? "checks: every venue's ledger conserved and markets balanced; the clearing node's view equals every venue"
+                       + (clearing.pool == nil ? "" : "; the pool's ledger matches the venues'")
                      : "checks FAILED: see the rows marked NO")
         return passed
     }
