@@ -133,4 +133,21 @@ struct PoolMachineTests {
         #expect(restarted.pendingBackstops == 0)
         #expect(restarted.decideBackstops().isEmpty)
     }
+
+    @Test("a fill or an ADL cut naming an asset the venue does not list, or an account it does not have, is refused and changes nothing")
+    func refusesBadPoolInstructions() throws {
+        var venue = try VenueMachine(scenario: Self.scenario(), venue: "dydx", design: .sharedPool)
+        let digest = venue.engineDigest
+        let fill = BackstopFill(account: 4, requestEpoch: 1, requestSequence: 1,
+                                legs: [BackstopLeg(asset: 999, quantity: Quantity(raw: 1), price: Price(raw: 1))], cash: .zero)
+        #expect(throws: VenueMachineError.unlistedAsset(999, instruction: 1)) {
+            try venue.apply(Instruction(id: 1, body: .backstopFill(fill)))
+        }
+        let cut = ADLInstruction(round: 1, account: 99_999_999, asset: 0, quantity: Quantity(raw: 1), price: Price(raw: 1), haircut: .zero)
+        #expect(throws: VenueMachineError.unknownAccount(99_999_999, instruction: 1)) {
+            try venue.apply(Instruction(id: 1, body: .adl(cut)))
+        }
+        #expect(venue.engineDigest == digest)
+        #expect(venue.lastInstruction == 0)
+    }
 }

@@ -226,7 +226,8 @@ public struct ClearingMachine: Sendable {
     /// The collateral moves due now: for a netted trader (one holding credit) with a leg below its
     /// credited threshold, collateral moves from the legs with surplus (never more than a leg's
     /// cash) to cover the shortfall plus a cushion of a quarter of the threshold, as the
-    /// simulator's netting does. Never to or from a stale venue. A trader's next move waits until
+    /// simulator's netting does. Never to or from a stale venue, nor for a trader one of whose
+    /// accounts asked the pool for a backstop. A trader's next move waits until
     /// every venue of its last move has reported the accounts again.
     public mutating func decideMoves() -> [MoveDecision] {
         guard nets else { return [] }
@@ -237,7 +238,9 @@ public struct ClearingMachine: Sendable {
                 guard flight.allSatisfy({ (versions[$0.key] ?? 0) > $0.value }) else { continue }
                 inFlight[trader] = nil
             }
-            guard !legs.contains(where: { stale[$0.venue] }), legs.contains(where: { (granted[$0] ?? 0) > 0 }),
+            // Never to or from a stale venue, nor for a trader with an account that asked the pool.
+            guard !legs.contains(where: { stale[$0.venue] || requestedAccounts.contains($0) }),
+                  legs.contains(where: { (granted[$0] ?? 0) > 0 }),
                   let (margins, _) = margins(of: legs) else { continue }
             let threshold = zip(legs, margins).map { max(0, $1.maintenance - (granted[$0] ?? 0)) }
             var surplus = zip(margins, threshold).map { $0.equity - $1 }
