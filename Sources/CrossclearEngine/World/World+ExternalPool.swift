@@ -38,11 +38,7 @@ extension World {
         for item in transfers {
             guard let (slot, size) = heldPart(venue: venue, account: account, of: item) else { continue }
             taken += size.magnitude.value(at: item.price, rounding: .down)
-            if size.isPositive {
-                trade(venue: venue, slot: slot, buyer: Venue.poolAccount, seller: account, size: size, price: item.price)
-            } else {
-                trade(venue: venue, slot: slot, buyer: account, seller: Venue.poolAccount, size: size.magnitude, price: item.price)
-            }
+            closeAgainstPool(venue: venue, slot: slot, account: account, size: size, price: item.price)
         }
         settle(cash, from: .external, to: .collateral(venue: venue, account: account))
         paidToPool -= cash.raw
@@ -58,11 +54,7 @@ extension World {
     mutating func applyADLFill(venue: Int, account: Int, transfer item: PositionTransfer, haircut: Amount) {
         let before = venues[venue].equityNow(account)
         if let (slot, size) = heldPart(venue: venue, account: account, of: item) {
-            if size.isPositive {
-                trade(venue: venue, slot: slot, buyer: Venue.poolAccount, seller: account, size: size, price: item.price)
-            } else {
-                trade(venue: venue, slot: slot, buyer: account, seller: Venue.poolAccount, size: size.magnitude, price: item.price)
-            }
+            closeAgainstPool(venue: venue, slot: slot, account: account, size: size, price: item.price)
             metrics.adlNotional += size.magnitude.value(at: item.price, rounding: .down)
         }
         transfer(haircut, from: .collateral(venue: venue, account: account), to: .external)
@@ -72,6 +64,15 @@ extension World {
         if before.isPositive { metrics.maxHaircut = max(metrics.maxHaircut, Ratio.of(haircut, before, rounding: .up)) }
         let owner = venues[venue].owner[account]
         if owner >= 0 { adlHit[Int(owner)] = true }
+    }
+
+    /// The account closes `size` (signed as it holds it) against the venue's pool account at `price`.
+    private mutating func closeAgainstPool(venue: Int, slot: Int, account: Int, size: Quantity, price: Price) {
+        if size.isPositive {
+            trade(venue: venue, slot: slot, buyer: Venue.poolAccount, seller: account, size: size, price: price)
+        } else {
+            trade(venue: venue, slot: slot, buyer: account, seller: Venue.poolAccount, size: size.magnitude, price: price)
+        }
     }
 
     /// The market and the signed size of `item` the account still holds (same side, at most its
