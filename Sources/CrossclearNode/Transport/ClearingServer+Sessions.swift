@@ -127,7 +127,7 @@ extension ClearingServer {
                 case .goodbye(let goodbye):
                     logger.info("venue:\(session.venue) closed its connection: \(goodbye.reason) (\(goodbye.detail))")
                     return
-                case .hello, .welcome, .ack, .instructionBatch, .resyncRequest:
+                case .hello, .welcome, .ack, .instructionBatch, .resyncRequest, .snapshotRequest, .snapshotPart:
                     logger.warning("venue:\(session.venue) at \(session.peer) sent \(message.type) after its handshake; closing")
                     let goodbye = Goodbye(reason: .handshakeRequired, detail: "unexpected \(message.type) after the handshake")
                     try await session.outbound.write(.goodbye(goodbye))

@@ -39,7 +39,7 @@ extension VenueLink {
                     try await apply(batch, outbound)
                 case .resyncRequest(let request):
                     resend(from: request)
-                case .heartbeat:
+                case .heartbeat, .snapshotRequest:
                     continue
                 case .goodbye(let goodbye):
                     switch goodbye.reason {
@@ -49,7 +49,7 @@ extension VenueLink {
                         logger.info("venue:\(configuration.venue): the clearing node closed the link: \(goodbye.reason) (\(goodbye.detail))")
                         return welcomed
                     }
-                case .hello, .changeBatch, .instructionAck:
+                case .hello, .changeBatch, .instructionAck, .snapshotPart:
                     return welcomed  // the decoder (receiver: venue) never lets these through
                 }
             }
