@@ -39,7 +39,11 @@ extension VenueLink {
                     try await apply(batch, outbound)
                 case .resyncRequest(let request):
                     resend(from: request)
-                case .heartbeat, .snapshotRequest:
+                case .snapshotRequest(let request):
+                    if let answer = snapshotAnswer(to: request) {
+                        group.addTask { await self.closingOnFailure(channel, "sending snapshot \(request.snapshotId)") { try await answer(outbound) } }
+                    }
+                case .heartbeat:
                     continue
                 case .goodbye(let goodbye):
                     switch goodbye.reason {
@@ -80,6 +84,7 @@ extension VenueLink {
             state.sent = lastApplied
             state.acknowledged = lastApplied
             state.senderWake = wake
+            state.answeringSnapshot = false  // an answer of an earlier connection ended with it
         }
         wake.yield()
         return wakes
