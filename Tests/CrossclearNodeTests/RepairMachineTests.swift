@@ -54,6 +54,37 @@ struct RepairMachineTests {
     }
 }
 
+@Suite("Node machines: the clearing core's repair")
+struct ClearingCoreRepairTests {
+    @Test("a mismatch is logged; a snapshot replaces the view, is logged, re-checked, and counted in the status")
+    func coreRepair() async throws {
+        let scenario = try MachineTests.scenario()
+        let logs = LogCapture()
+        let core = ClearingCore(
+            machine: ClearingMachine(scenario: scenario, design: .sharedFull, policy: .withdrawCredit), lastMove: 0, logger: logs.logger())
+        var venue = try VenueMachine(scenario: scenario, venue: "binance", design: .sharedFull)
+        var hasher = ChainHasher(epoch: 1)
+        var changes = try venue.changes().map { try hasher.append($0) }
+        await core.consume(venue: "binance", epoch: 1, changes: Array(changes.dropFirst()))  // one change lost
+        #expect(logs.messages(at: .error).contains("view diverged from the venue's digest"))
+        #expect(core.status(links: []).venues[1].digestMismatches == 1)
+
+        // The venue's book at the head, and one more step after it that the core already has.
+        let snapshot = BookSnapshot(epoch: 1, throughSequence: hasher.lastSequence, book: venue.published)
+        venue.advance()
+        changes = try venue.changes().map { try hasher.append($0) }
+        await core.consume(venue: "binance", epoch: 1, changes: changes)
+        await core.restore(venue: "binance", snapshot: snapshot, followedBy: changes)
+
+        let status = core.status(links: []).venues[1]
+        #expect(status.repairs == 1)
+        #expect(status.viewDigest == venue.published.digest())
+        #expect(status.digestMismatches == 2, "the step after the loss mismatched too; the re-applied one matched")
+        let line = try #require(logs.messages(at: .notice).first { $0.hasPrefix("view of binance repaired from snapshot at \(snapshot.throughSequence) (digest 0x") })
+        #expect(line.contains("\(changes.count) later changes re-applied"))
+    }
+}
+
 extension VenueMachine {
     /// Advances one step and returns its changes.
     fileprivate mutating func advancing() -> [ChangeBody] {
