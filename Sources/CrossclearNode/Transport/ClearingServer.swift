@@ -18,6 +18,10 @@ import Synchronization
 /// - gaps and forks are refused (ResyncRequest), never applied;
 /// - instructions are in the outbox before their first send and are resent after every reconnect
 ///   until acknowledged.
+/// - a snapshot the consumer asked for (``requestSnapshot(of:reason:)``) reaches it whole and
+///   verified, with exactly the journaled changes after its point that it already had
+///   (``ChangeConsumer/restore(venue:snapshot:followedBy:)``); the changes the snapshot holds are
+///   never handed over again.
 ///
 /// Run it as a ``Service`` (cancellation or graceful shutdown stops it and closes its connections).
 public final class ClearingServer: Service, Sendable {

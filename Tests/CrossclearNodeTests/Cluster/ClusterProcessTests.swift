@@ -33,6 +33,7 @@ struct ClusterProcessTests {
             #expect(view.viewDigest == venue.publishedDigest, "\(name)")
             #expect(view.reportedDigest == venue.publishedDigest, "\(name): last reported digest")
             #expect(view.digestMismatches == 0, "\(name): the view diverged from a reported digest")
+            #expect(view.repairs == 0, "\(name): the view needed a repair")
             #expect(view.collateral == venue.publishedCollateral, "\(name)")
         }
         // Every collateral move is on both venues or on neither.
