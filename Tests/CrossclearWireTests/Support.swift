@@ -161,6 +161,22 @@ struct MessageGenerator {
             return .instructionBatch(InstructionBatch(instructions: instructions))
         case .resyncRequest:
             return .resyncRequest(ResyncRequest(fromSequence: position(), reason: reason()))
+        case .snapshotRequest:
+            return .snapshotRequest(SnapshotRequest(snapshotId: position(minimum: 1), reason: reason()))
+        case .snapshotPart:
+            let partCount = 1 + UInt32(random.below(5))
+            var accounts: [AccountState] = []
+            var account = UInt32(random.below(1_000))
+            for _ in 0..<random.below(20) {
+                accounts.append(
+                    AccountState(account: account, trader: u32(), collateral: Amount(raw: signed()), positions: positions(Int(random.below(4)))))
+                account += 1 + UInt32(random.below(100))
+            }
+            let marks = assets(Int(random.below(6))).map { MarkState(asset: $0, oracle: Price(raw: positive()), mark: Price(raw: positive())) }
+            return .snapshotPart(
+                SnapshotPart(
+                    snapshotId: position(minimum: 1), epoch: position(), throughSequence: position(), digest: random.next(),
+                    part: UInt32(random.below(UInt64(partCount))), partCount: partCount, accounts: accounts, marks: marks))
         case .heartbeat:
             return .heartbeat(Heartbeat(sentAtMillis: random.next(), lastSequence: position()))
         case .goodbye:

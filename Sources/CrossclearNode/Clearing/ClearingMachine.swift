@@ -30,6 +30,9 @@ public struct ClearingMachine: Sendable {
     /// Per venue: digests the venue reported that the view did not match at that point of the stream
     /// (anti-entropy; zero unless something was lost, duplicated or corrupted).
     public private(set) var digestMismatches: [Int]
+    /// Per venue: how many times the view was replaced by a snapshot of the venue's published book
+    /// (anti-entropy repair, ``replaceView(venue:with:)``).
+    public private(set) var repairs: [Int]
     public let policy: StalePolicy
 
     private let nets: Bool
@@ -89,6 +92,7 @@ public struct ClearingMachine: Sendable {
         views = Array(repeating: MarginBook(), count: scenario.venues.count)
         stale = Array(repeating: false, count: scenario.venues.count)
         digestMismatches = Array(repeating: 0, count: scenario.venues.count)
+        repairs = Array(repeating: 0, count: scenario.venues.count)
         self.policy = policy
         nets = design.nets
         creditCap = scenario.clearing.nettingCreditCap
@@ -270,8 +274,35 @@ public struct ClearingMachine: Sendable {
         legsOfTrader[trader] = legs
         if legs.count == 2 {
             let position = multiVenueTraders.partitioningIndex { $0 >= trader }
-            multiVenueTraders.insert(trader, at: position)
+            // Already listed when a repair (replaceView) had dropped one of its legs.
+            if multiVenueTraders[safe: position] != trader { multiVenueTraders.insert(trader, at: position) }
         }
+    }
+
+    // MARK: - Repair
+
+    /// Replaces the view of a venue with `book` (a snapshot of what the venue published) and counts
+    /// the repair. The traders' legs on the venue are re-indexed from the book: every account in it
+    /// counts as reported again (``decideMoves()`` waits for that), and a leg the book does not hold
+    /// under the same trader is dropped (with its granted credit when the venue has no such
+    /// account). A trader stays listed for netting once it was: with fewer than two legs its credit
+    /// comes out zero, so the next ``decideCredits()`` revokes it.
+    public mutating func replaceView(venue: Int, with book: MarginBook) {
+        views[venue] = book
+        for (trader, legs) in legsOfTrader {
+            let kept = legs.filter { $0.venue != venue || book.account($0.account)?.trader == trader }
+            guard kept.count != legs.count else { continue }
+            legsOfTrader[trader] = kept
+            inFlight[trader] = inFlight[trader]?.filter { kept.contains($0.key) }
+            // The venue holds no such account, so no credit on it to revoke.
+            for leg in legs where leg.venue == venue && book.account(leg.account) == nil { granted[leg] = nil }
+        }
+        for case let state? in book.accounts where state.trader != VenueMachine.venueOwned {
+            let leg = Leg(venue: venue, account: state.account)
+            versions[leg, default: 0] += 1
+            index(leg, trader: state.trader)
+        }
+        repairs[venue] += 1
     }
 }
 

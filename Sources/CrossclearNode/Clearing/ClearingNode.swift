@@ -85,7 +85,7 @@ final class ClearingCore: ChangeConsumer, Sendable {
     }
 
     private let state: Mutex<State>
-    private let logger: Logger
+    let logger: Logger
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     /// Where each round's decision and send durations go, when someone measures them (benchmarks).
@@ -106,21 +106,25 @@ final class ClearingCore: ChangeConsumer, Sendable {
     /// start (before it listens) nothing is decided: the first decision after that restates every
     /// credit, since what was granted before the restart is not assumed.
     func consume(venue: String, epoch: UInt64, changes: [Change]) async {
-        state.withLock { state in
-            guard let index = state.machine.venues.firstIndex(of: venue) else { return }
+        let diverged = state.withLock { state -> Bool in
+            guard let index = state.machine.venues.firstIndex(of: venue) else { return false }
+            var diverged = false
             do {
                 let start = MutualPool.RequestPosition(epoch: epoch, sequence: changes.first?.sequence ?? 1)
                 if try !state.machine.consume(venue: index, changes: changes.map(\.body), startingAt: start) {
                     logger.error("view diverged from the venue's digest", metadata: [
                         "venue": "\(venue)", "epoch": "\(epoch)", "through": "\(changes.last?.sequence ?? 0)"])
+                    diverged = true
                 }
             } catch {
                 logger.error("change refused by the clearing view", metadata: ["venue": "\(venue)", "reason": "\(error)"])
-                return
+                return false
             }
             state.changed = true
+            return diverged
         }
         wake.yield()
+        if diverged { await requestRepair(of: venue, epoch: epoch, through: changes.last?.sequence ?? 0) }  // ClearingCore+Repair.swift
     }
 
     /// The stale policy hook: a venue whose heartbeat is late is marked stale in the view (its last
@@ -209,6 +213,7 @@ final class ClearingCore: ChangeConsumer, Sendable {
                     epoch: link?.epoch ?? 0, lastAppliedSequence: link?.lastAppliedSequence ?? 0,
                     viewDigest: view.digest(), reportedDigest: link?.lastReportedDigest,
                     digestMismatches: machine.digestMismatches[index],
+                    repairs: machine.repairs[index],
                     accounts: view.accounts.count, collateral: totals.collateral, balanced: totals.isBalanced,
                     pendingInstructions: link?.pendingInstructions ?? 0)
             }
@@ -220,6 +225,19 @@ final class ClearingCore: ChangeConsumer, Sendable {
                                                           pendingRequests: machine.pendingBackstops)
                                   })
         }
+    }
+
+    // MARK: - For extensions in other files (ClearingCore+Repair.swift)
+
+    /// Runs `body` on the machine and the attached server under the lock; when `changing`, the view
+    /// is marked changed and the decider woken.
+    func withMachine<T: Sendable>(changing: Bool, _ body: (inout ClearingMachine, ClearingServer?) -> T) -> T {
+        let result = state.withLock { state in
+            if changing { state.changed = true }
+            return body(&state.machine, state.server)
+        }
+        if changing { wake.yield() }
+        return result
     }
 }
 

@@ -63,6 +63,8 @@ public struct ClearingStatus: Sendable, Hashable, Codable {
         public var reportedDigest: UInt64?
         /// Reported digests the view did not match when they arrived (anti-entropy alarms).
         public var digestMismatches: Int
+        /// Times the view was replaced by a snapshot of the venue's published book (anti-entropy repairs).
+        public var repairs: Int
         public var accounts: Int
         /// Collateral over the venue's accounts, and whether every market's long and short sizes match.
         public var collateral: Int64

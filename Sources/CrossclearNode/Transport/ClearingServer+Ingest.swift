@@ -104,6 +104,10 @@ extension ClearingServer {
         if let digest = Self.lastDigest(in: delivered) {
             withVenue(venue) { $0.lastDigest = digest }
         }
+        // Changes a repair's snapshot already holds are journaled, never handed over again.
+        if let repaired = withVenue(venue, { $0.repairedThrough }), repaired.epoch == session.epoch {
+            delivered.removeAll { $0.sequence <= repaired.sequence }
+        }
         if !delivered.isEmpty {
             await consumer.consume(venue: venue, epoch: session.epoch, changes: delivered)
         }

@@ -104,6 +104,7 @@ extension ClearingServer {
         let status = withVenue(venue) { Self.status(venue, $0) }
         await consumer.linkStatusChanged(status)
         session.wakeOutbox()
+        await renewSnapshotRequest(on: session)
         return true
     }
 
@@ -115,11 +116,14 @@ extension ClearingServer {
             group.addTask { await self.closingOnFailure(session, "instruction outbox") { try await self.pumpOutbox(session) } }
             group.addTask { await self.closingOnFailure(session, "heartbeats") { try await self.sendHeartbeats(session) } }
             var requestedResend: UInt64?
+            var snapshots = SnapshotAssembler(maximumBytes: configuration.maximumSnapshotBytes)
             while let message = try await messages.next() {
                 await heard(from: session.venue)
                 switch message {
                 case .changeBatch(let batch):
                     guard try await ingest(batch.changes, session: session, requestedResend: &requestedResend) else { return }
+                case .snapshotPart(let part):
+                    try await receive(part, session: session, assembler: &snapshots)
                 case .instructionAck(let ack):
                     try await markDelivered(ack.ids, venue: session.venue)
                 case .heartbeat:
@@ -127,7 +131,7 @@ extension ClearingServer {
                 case .goodbye(let goodbye):
                     logger.info("venue:\(session.venue) closed its connection: \(goodbye.reason) (\(goodbye.detail))")
                     return
-                case .hello, .welcome, .ack, .instructionBatch, .resyncRequest:
+                case .hello, .welcome, .ack, .instructionBatch, .resyncRequest, .snapshotRequest:
                     logger.warning("venue:\(session.venue) at \(session.peer) sent \(message.type) after its handshake; closing")
                     let goodbye = Goodbye(reason: .handshakeRequired, detail: "unexpected \(message.type) after the handshake")
                     try await session.outbound.write(.goodbye(goodbye))

@@ -18,6 +18,10 @@ import Synchronization
 /// - gaps and forks are refused (ResyncRequest), never applied;
 /// - instructions are in the outbox before their first send and are resent after every reconnect
 ///   until acknowledged.
+/// - a snapshot the consumer asked for (``requestSnapshot(of:reason:)``) reaches it whole and
+///   verified, with exactly the journaled changes after its point that it already had
+///   (``ChangeConsumer/restore(venue:snapshot:followedBy:)``); the changes the snapshot holds are
+///   never handed over again.
 ///
 /// Run it as a ``Service`` (cancellation or graceful shutdown stops it and closes its connections).
 public final class ClearingServer: Service, Sendable {
@@ -35,11 +39,17 @@ public final class ClearingServer: Service, Sendable {
         public var staleAfter: Duration
         /// The largest frame body accepted or sent.
         public var maximumFrameLength: Int
+        /// A snapshot request unanswered (no part received) for this long no longer blocks a new one.
+        public var snapshotRetryAfter: Duration
+        /// The most frame bytes one snapshot may take (a larger one is refused).
+        public var maximumSnapshotBytes: Int
 
-        /// Creates a configuration; the defaults are 250 ms heartbeats, stale after 1 s, 1 MiB frames.
+        /// Creates a configuration; the defaults are 250 ms heartbeats, stale after 1 s, 1 MiB frames,
+        /// snapshot requests retried after 10 s, snapshots of at most 1 GiB.
         public init(
             host: String = "127.0.0.1", port: Int, venues: [String], heartbeatInterval: Duration = .milliseconds(250),
-            staleAfter: Duration = .seconds(1), maximumFrameLength: Int = WireProtocol.defaultMaximumFrameLength
+            staleAfter: Duration = .seconds(1), maximumFrameLength: Int = WireProtocol.defaultMaximumFrameLength,
+            snapshotRetryAfter: Duration = .seconds(10), maximumSnapshotBytes: Int = 1 << 30
         ) {
             self.host = host
             self.port = port
@@ -47,6 +57,8 @@ public final class ClearingServer: Service, Sendable {
             self.heartbeatInterval = heartbeatInterval
             self.staleAfter = staleAfter
             self.maximumFrameLength = maximumFrameLength
+            self.snapshotRetryAfter = snapshotRetryAfter
+            self.maximumSnapshotBytes = maximumSnapshotBytes
         }
     }
 
@@ -65,6 +77,8 @@ public final class ClearingServer: Service, Sendable {
     struct State {
         var venues: [String: VenueState]
         var boundPort: Int?
+        /// The last snapshot request id used (ids are unique within this process).
+        var lastSnapshotId: UInt64 = 0
     }
 
     /// What the server holds in memory about one venue.
@@ -81,6 +95,22 @@ public final class ClearingServer: Service, Sendable {
         var stale = true
         /// Instruction ids journaled in the outbox and not yet acknowledged.
         var pendingInstructions: Set<UInt64>
+        /// The snapshot request outstanding on the current connection (at most one per venue).
+        var snapshotRequest: SnapshotRequestState?
+        /// After a repair: the consumer's view holds every change of this epoch up to this
+        /// sequence (the snapshot's), so those are journaled but not handed over again.
+        var repairedThrough: (epoch: UInt64, sequence: UInt64)?
+    }
+
+    /// A snapshot request sent and not yet answered or refused.
+    struct SnapshotRequestState {
+        var id: UInt64
+        /// The connection it was sent on: an answer on any other is unsolicited.
+        var session: ClearingSession
+        /// When it was sent, or its answer's last part arrived.
+        var lastProgress: ContinuousClock.Instant
+        /// Why it was sent (to ask again on the next connection if this one ends unanswered).
+        var reason: String
     }
 
     /// Creates a server over `journal` (the clearing node's), restoring each venue's stream heads,

@@ -9,11 +9,26 @@ public protocol ChangeConsumer: Sendable {
     /// the stale policy hook: a stale venue's last state must be handled by a stated policy, never
     /// read as zero exposure. The default does nothing.
     func linkStatusChanged(_ status: VenueLinkStatus) async
+
+    /// Anti-entropy repair: a snapshot of the venue's published book that the consumer asked for
+    /// (``ClearingServer/requestSnapshot(of:reason:)``) arrived whole, in the connection's epoch, with
+    /// the digest it states. The consumer's view of the venue must become `snapshot.book` with
+    /// `changes` applied in order: the changes of `snapshot.epoch` after
+    /// `snapshot.throughSequence` that were already handed to ``consume(venue:epoch:changes:)``
+    /// (read back from the journal; empty when the snapshot is ahead of what was delivered). The
+    /// changes up to `throughSequence` that arrive later are never handed over: the snapshot holds
+    /// them. Called from the same task as ``consume(venue:epoch:changes:)`` for that venue, never
+    /// concurrently with it. The default ignores the snapshot (a consumer that requests snapshots
+    /// must implement this).
+    func restore(venue: String, snapshot: BookSnapshot, followedBy changes: [Change]) async
 }
 
 extension ChangeConsumer {
     /// Ignores the change of status.
     public func linkStatusChanged(_ status: VenueLinkStatus) async {}
+
+    /// Ignores the snapshot.
+    public func restore(venue: String, snapshot: BookSnapshot, followedBy changes: [Change]) async {}
 }
 
 /// Applies the instructions the clearing node sends to a venue.

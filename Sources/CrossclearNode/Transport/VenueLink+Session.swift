@@ -39,6 +39,10 @@ extension VenueLink {
                     try await apply(batch, outbound)
                 case .resyncRequest(let request):
                     resend(from: request)
+                case .snapshotRequest(let request):
+                    if let answer = snapshotAnswer(to: request) {
+                        group.addTask { await self.closingOnFailure(channel, "sending snapshot \(request.snapshotId)") { try await answer(outbound) } }
+                    }
                 case .heartbeat:
                     continue
                 case .goodbye(let goodbye):
@@ -49,7 +53,7 @@ extension VenueLink {
                         logger.info("venue:\(configuration.venue): the clearing node closed the link: \(goodbye.reason) (\(goodbye.detail))")
                         return welcomed
                     }
-                case .hello, .changeBatch, .instructionAck:
+                case .hello, .changeBatch, .instructionAck, .snapshotPart:
                     return welcomed  // the decoder (receiver: venue) never lets these through
                 }
             }
@@ -80,6 +84,7 @@ extension VenueLink {
             state.sent = lastApplied
             state.acknowledged = lastApplied
             state.senderWake = wake
+            state.answeringSnapshot = false  // an answer of an earlier connection ended with it
         }
         wake.yield()
         return wakes

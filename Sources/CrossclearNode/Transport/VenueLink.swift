@@ -76,6 +76,7 @@ public final class VenueLink: Service, Sendable {
     let instructions: any InstructionConsumer
     let stateDigest: @Sendable () -> UInt64
     let instructionWatermark: @Sendable () -> UInt64
+    let publishedBook: (@Sendable () -> (book: MarginBook, throughSequence: UInt64))?
     let logger: Logger
     let group: any EventLoopGroup
     let state: Mutex<State>
@@ -91,6 +92,8 @@ public final class VenueLink: Service, Sendable {
         var senderWake: AsyncStream<Void>.Continuation?
         /// When the clearing node was last heard from.
         var lastHeard = ContinuousClock.now
+        /// Whether a snapshot answer is being sent (one at a time, so parts never interleave).
+        var answeringSnapshot = false
     }
 
     /// Creates a link reading changes from `journal`'s ``Configuration/stream``.
@@ -102,10 +105,15 @@ public final class VenueLink: Service, Sendable {
     ///   - instructionWatermark: The highest id such that every instruction up to it is durably
     ///     applied, sent in each Hello; the clearing node resends every pending id above it. The
     ///     default, 0, has it resend all pending instructions (the consumer deduplicates by id).
+    ///   - publishedBook: The book the venue has published and the last sequence it includes,
+    ///     taken together (under the venue's lock, so that the book holds exactly the changes up to
+    ///     that sequence): the answer to a ``SnapshotRequest``. Without it, requests are refused
+    ///     with a log line.
     /// - Throws: ``TransportError/invalidConfiguration(_:)``, or a `StoreError` reading the journal.
     public init(
         configuration: Configuration, tls: MutualTLS, journal: Journal, instructions: any InstructionConsumer,
         stateDigest: @escaping @Sendable () -> UInt64, instructionWatermark: @escaping @Sendable () -> UInt64 = { 0 },
+        publishedBook: (@Sendable () -> (book: MarginBook, throughSequence: UInt64))? = nil,
         logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws {
         self.wire = try WirePipeline.validate(
@@ -124,6 +132,7 @@ public final class VenueLink: Service, Sendable {
         self.instructions = instructions
         self.stateDigest = stateDigest
         self.instructionWatermark = instructionWatermark
+        self.publishedBook = publishedBook
         self.logger = logger
         self.group = eventLoopGroup
         let head = try journal.last(stream: configuration.stream)

@@ -53,6 +53,7 @@ public final class VenueNode: Service, Sendable {
                 staleAfter: settings.cluster.staleAfter),
             tls: try MutualTLS(credentials: credentials), journal: journal, instructions: core,
             stateDigest: { core.publishedDigest }, instructionWatermark: { core.lastInstruction },
+            publishedBook: { core.publishedBook },
             logger: logger)
     }
 
@@ -127,6 +128,8 @@ final class VenueCore: InstructionConsumer, Sendable {
 
     var lastSequence: UInt64 { state.withLock { $0.hasher.lastSequence } }
     var publishedDigest: UInt64 { state.withLock { $0.machine.published.digest() } }
+    /// The published book and the last journaled sequence it includes, taken under one lock.
+    var publishedBook: (book: MarginBook, throughSequence: UInt64) { state.withLock { ($0.machine.published, $0.hasher.lastSequence) } }
     var lastInstruction: UInt64 { state.withLock { $0.machine.lastInstruction } }
 
     /// Runs and journals the next step; returns the last change's sequence, or nil when the

@@ -115,6 +115,8 @@ enum MessageReader {
                 ids.append(id)
             }
             return .instructionAck(InstructionAck(ids: ids))
+        case .snapshotPart:
+            return .snapshotPart(try readSnapshotPart(&r))
         case .welcome:
             let version = try r.readProtocolVersion("Welcome.protocolVersion")
             let epoch = try r.readPosition("Welcome.epoch", .any)
@@ -145,6 +147,11 @@ enum MessageReader {
                 ResyncRequest(
                     fromSequence: try r.readPosition("ResyncRequest.fromSequence", .any),
                     reason: try r.readReason("ResyncRequest.reason")))
+        case .snapshotRequest:
+            return .snapshotRequest(
+                SnapshotRequest(
+                    snapshotId: try r.readPosition("SnapshotRequest.snapshotId", .positive),
+                    reason: try r.readReason("SnapshotRequest.reason")))
         case .heartbeat:
             return .heartbeat(
                 Heartbeat(
@@ -184,24 +191,9 @@ enum MessageReader {
     static func readPayload(kind: UInt8, kindOffset: Int, _ r: inout WireReader) throws(WireError) -> ChangeBody {
         switch kind {
         case 1:
-            let account = try r.readUInt32("AccountState.account")
-            let trader = try r.readUInt32("AccountState.trader")
-            let collateral = try r.readInt64("AccountState.collateral", .signed)
-            let positions = try readPositions(&r, CountRule.accountPositions, "AccountState.positions")
-            return .account(AccountState(account: account, trader: trader, collateral: Amount(raw: collateral), positions: positions))
+            return .account(try readAccount(&r))
         case 2:
-            let count = try r.readCount("MarkState.count", CountRule.marks, elementSize: 18)
-            var marks: [MarkState] = []
-            marks.reserveCapacity(count)
-            for _ in 0..<count {
-                let at = r.position
-                let asset = try r.readUInt16("MarkState.asset")
-                try requireAscending(asset, after: marks.last?.asset, at: r.location("MarkState.asset", at: at))
-                let oracle = try r.readInt64("MarkState.oracle", .positive)
-                let mark = try r.readInt64("MarkState.mark", .positive)
-                marks.append(MarkState(asset: asset, oracle: Price(raw: oracle), mark: Price(raw: mark)))
-            }
-            return .marks(marks)
+            return .marks(try readMarks(&r, CountRule.marks, "MarkState.count"))
         case 3:
             let account = try r.readUInt32("BackstopRequest.account")
             let deficit = try r.readInt64("BackstopRequest.deficit", .nonNegative)
@@ -212,6 +204,65 @@ enum MessageReader {
         default:
             throw .unknownTag(r.location("Change.kind", at: kindOffset), tag: kind)
         }
+    }
+
+    /// An account state (20 bytes plus 18 per position).
+    static func readAccount(_ r: inout WireReader) throws(WireError) -> AccountState {
+        let account = try r.readUInt32("AccountState.account")
+        let trader = try r.readUInt32("AccountState.trader")
+        let collateral = try r.readInt64("AccountState.collateral", .signed)
+        let positions = try readPositions(&r, CountRule.accountPositions, "AccountState.positions")
+        return AccountState(account: account, trader: trader, collateral: Amount(raw: collateral), positions: positions)
+    }
+
+    /// A counted list of marks, strictly ascending by asset.
+    static func readMarks(_ r: inout WireReader, _ allowed: ClosedRange<Int>, _ field: StaticString) throws(WireError) -> [MarkState] {
+        let count = try r.readCount(field, allowed, elementSize: 18)
+        var marks: [MarkState] = []
+        marks.reserveCapacity(count)
+        for _ in 0..<count {
+            let at = r.position
+            let asset = try r.readUInt16("MarkState.asset")
+            try requireAscending(asset, after: marks.last?.asset, at: r.location("MarkState.asset", at: at))
+            let oracle = try r.readInt64("MarkState.oracle", .positive)
+            let mark = try r.readInt64("MarkState.mark", .positive)
+            marks.append(MarkState(asset: asset, oracle: Price(raw: oracle), mark: Price(raw: mark)))
+        }
+        return marks
+    }
+
+    /// A snapshot part (layout in Docs/protocol.md section 5): the header, then accounts strictly
+    /// ascending by account number (item = index among the accounts), then marks.
+    static func readSnapshotPart(_ r: inout WireReader) throws(WireError) -> SnapshotPart {
+        let snapshotId = try r.readPosition("SnapshotPart.snapshotId", .positive)
+        let epoch = try r.readPosition("SnapshotPart.epoch", .any)
+        let throughSequence = try r.readPosition("SnapshotPart.throughSequence", .any)
+        let digest = try r.readUInt64("SnapshotPart.digest")
+        let partAt = r.position
+        let part = try r.readUInt32("SnapshotPart.part")
+        let countAt = r.position
+        let partCount = try r.readUInt32("SnapshotPart.partCount")
+        guard CountRule.snapshotParts.contains(Int(partCount)) else {
+            throw .countOutOfRange(r.location("SnapshotPart.partCount", at: countAt), count: Int(partCount), allowed: CountRule.snapshotParts)
+        }
+        guard part < partCount else {
+            throw .valueOutOfRange(r.location("SnapshotPart.part", at: partAt), value: Int128(part), allowed: "0...\(partCount - 1)")
+        }
+        let count = try r.readCount("SnapshotPart.accounts", CountRule.snapshotAccounts, elementSize: 20)
+        var accounts: [AccountState] = []
+        accounts.reserveCapacity(count)
+        for index in 0..<count {
+            r.item = index
+            let at = r.position
+            let account = try readAccount(&r)
+            try requireAscending(account.account, after: accounts.last?.account, at: r.location("AccountState.account", at: at))
+            accounts.append(account)
+        }
+        r.item = nil
+        let marks = try readMarks(&r, CountRule.snapshotMarks, "SnapshotPart.marks")
+        return SnapshotPart(
+            snapshotId: snapshotId, epoch: epoch, throughSequence: throughSequence, digest: digest, part: part, partCount: partCount,
+            accounts: accounts, marks: marks)
     }
 
     static func readPositions(

@@ -101,6 +101,56 @@ extension InstructionBatch {
     }
 }
 
+extension SnapshotPart {
+    /// Payload bytes of a part before its accounts: id, epoch, throughSequence, digest (8 each),
+    /// part, partCount, the account count (4 each); plus the marks count (4).
+    static let headerLength = 8 + 8 + 8 + 8 + 4 + 4 + 4 + 4
+
+    /// Splits a book (accounts ascending by account, marks ascending by asset) into the frames of
+    /// one snapshot, in order, each fitting `maximumFrameLength` and the per-part counts; accounts
+    /// first, then the marks. An empty book is one part with nothing in it. Encoding throws
+    /// (``WireError/countOutOfRange(_:count:allowed:)`` on `SnapshotPart.partCount`) if the book
+    /// needs more than ``WireProtocol/maximumSnapshotParts`` frames.
+    public static func split(
+        snapshotId: UInt64, epoch: UInt64, throughSequence: UInt64, digest: UInt64, accounts: [AccountState], marks: [MarkState],
+        maximumFrameLength: Int = WireProtocol.defaultMaximumFrameLength
+    ) -> [SnapshotPart] {
+        let budget = maximumFrameLength - 1 - headerLength
+        var parts: [(accounts: [AccountState], marks: [MarkState])] = []
+        var current: (accounts: [AccountState], marks: [MarkState]) = ([], [])
+        var used = 0
+        func fits(_ length: Int, accounts: Int, marks: Int) -> Bool {
+            used + length <= budget && accounts < WireProtocol.maximumSnapshotAccounts && marks < WireProtocol.maximumMarks
+        }
+        for account in accounts {
+            let length = MessageWriter.encodedLength(of: account)
+            if !fits(length, accounts: current.accounts.count, marks: 0) && !current.accounts.isEmpty {
+                parts.append(current)
+                current = ([], [])
+                used = 0
+            }
+            current.accounts.append(account)
+            used += length
+        }
+        for mark in marks {
+            if !fits(18, accounts: 0, marks: current.marks.count) && !(current.accounts.isEmpty && current.marks.isEmpty) {
+                parts.append(current)
+                current = ([], [])
+                used = 0
+            }
+            current.marks.append(mark)
+            used += 18
+        }
+        parts.append(current)
+        let count = UInt32(clamping: parts.count)
+        return parts.enumerated().map { index, content in
+            SnapshotPart(
+                snapshotId: snapshotId, epoch: epoch, throughSequence: throughSequence, digest: digest,
+                part: UInt32(clamping: index), partCount: count, accounts: content.accounts, marks: content.marks)
+        }
+    }
+}
+
 /// Greedy split: a batch frame is 1 type byte + 4 count bytes + its items.
 func splitByLength<Item>(_ items: [Item], maximumFrameLength: Int, length: (Item) -> Int) -> [[Item]] {
     var batches: [[Item]] = []
@@ -280,6 +330,11 @@ enum MessageWriter {
         case .resyncRequest(let request):
             try w.position(request.fromSequence, .any, "ResyncRequest.fromSequence")
             try w.reason(request.reason, "ResyncRequest.reason")
+        case .snapshotRequest(let request):
+            try w.position(request.snapshotId, .positive, "SnapshotRequest.snapshotId")
+            try w.reason(request.reason, "SnapshotRequest.reason")
+        case .snapshotPart(let part):
+            try writeSnapshotPart(part, &w)
         case .heartbeat(let heartbeat):
             w.u64(heartbeat.sentAtMillis)
             try w.position(heartbeat.lastSequence, .any, "Heartbeat.lastSequence")
@@ -308,19 +363,9 @@ enum MessageWriter {
     static func writePayload(_ body: ChangeBody, _ w: inout RawWriter) throws(WireError) {
         switch body {
         case .account(let state):
-            w.u32(state.account)
-            w.u32(state.trader)
-            try w.int64(state.collateral.raw, .signed, "AccountState.collateral")
-            try writePositions(state.positions, CountRule.accountPositions, "AccountState.positions", &w)
+            try writeAccount(state, &w)
         case .marks(let marks):
-            try w.count(marks.count, CountRule.marks, "MarkState.count")
-            for index in marks.indices {
-                let mark = marks[index]
-                try requireAscending(mark.asset, after: index > 0 ? marks[index - 1].asset : nil, at: w.location("MarkState.asset"))
-                w.u16(mark.asset)
-                try w.int64(mark.oracle.raw, .positive, "MarkState.oracle")
-                try w.int64(mark.mark.raw, .positive, "MarkState.mark")
-            }
+            try writeMarks(marks, CountRule.marks, "MarkState.count", &w)
         case .backstopRequest(let request):
             w.u32(request.account)
             try w.int64(request.deficit.raw, .nonNegative, "BackstopRequest.deficit")
@@ -328,6 +373,49 @@ enum MessageWriter {
         case .digest(let digest):
             w.u64(digest)
         }
+    }
+
+    static func writeAccount(_ state: AccountState, _ w: inout RawWriter) throws(WireError) {
+        w.u32(state.account)
+        w.u32(state.trader)
+        try w.int64(state.collateral.raw, .signed, "AccountState.collateral")
+        try writePositions(state.positions, CountRule.accountPositions, "AccountState.positions", &w)
+    }
+
+    static func writeMarks(_ marks: [MarkState], _ allowed: ClosedRange<Int>, _ field: StaticString, _ w: inout RawWriter) throws(WireError) {
+        try w.count(marks.count, allowed, field)
+        for index in marks.indices {
+            let mark = marks[index]
+            try requireAscending(mark.asset, after: index > 0 ? marks[index - 1].asset : nil, at: w.location("MarkState.asset"))
+            w.u16(mark.asset)
+            try w.int64(mark.oracle.raw, .positive, "MarkState.oracle")
+            try w.int64(mark.mark.raw, .positive, "MarkState.mark")
+        }
+    }
+
+    static func writeSnapshotPart(_ part: SnapshotPart, _ w: inout RawWriter) throws(WireError) {
+        try w.position(part.snapshotId, .positive, "SnapshotPart.snapshotId")
+        try w.position(part.epoch, .any, "SnapshotPart.epoch")
+        try w.position(part.throughSequence, .any, "SnapshotPart.throughSequence")
+        w.u64(part.digest)
+        let partAt = w
+        w.u32(part.part)
+        guard CountRule.snapshotParts.contains(Int(part.partCount)) else {
+            throw .countOutOfRange(w.location("SnapshotPart.partCount"), count: Int(part.partCount), allowed: CountRule.snapshotParts)
+        }
+        guard part.part < part.partCount else {
+            throw .valueOutOfRange(partAt.location("SnapshotPart.part"), value: Int128(part.part), allowed: "0...\(part.partCount - 1)")
+        }
+        w.u32(part.partCount)
+        try w.count(part.accounts.count, CountRule.snapshotAccounts, "SnapshotPart.accounts")
+        for index in part.accounts.indices {
+            w.item = index
+            let account = part.accounts[index].account
+            try requireAscending(account, after: index > 0 ? part.accounts[index - 1].account : nil, at: w.location("AccountState.account"))
+            try writeAccount(part.accounts[index], &w)
+        }
+        w.item = nil
+        try writeMarks(part.marks, CountRule.snapshotMarks, "SnapshotPart.marks", &w)
     }
 
     static func writePositions(
@@ -395,6 +483,8 @@ enum MessageWriter {
         case .ack: 16
         case .instructionBatch(let batch): 4 + batch.instructions.reduce(0) { $0 + encodedLength(of: $1) }
         case .resyncRequest(let request): 8 + 2 + request.reason.utf8.count
+        case .snapshotRequest(let request): 8 + 2 + request.reason.utf8.count
+        case .snapshotPart(let part): SnapshotPart.headerLength + part.accounts.reduce(0) { $0 + encodedLength(of: $1) } + 18 * part.marks.count
         case .heartbeat: 16
         case .goodbye(let goodbye): 1 + 2 + goodbye.detail.utf8.count
         }
@@ -411,6 +501,9 @@ enum MessageWriter {
         case .digest: 8
         }
     }
+
+    /// Bytes of one account state inside a snapshot part.
+    static func encodedLength(of account: AccountState) -> Int { 20 + 18 * account.positions.count }
 
     /// Bytes of one instruction inside an InstructionBatch.
     static func encodedLength(of instruction: Instruction) -> Int {

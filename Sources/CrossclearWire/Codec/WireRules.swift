@@ -56,6 +56,9 @@ enum CountRule {
     static let accountPositions = 0...WireProtocol.maximumPositions
     static let offeredPositions = 0...WireProtocol.maximumPositions
     static let marks = 1...WireProtocol.maximumMarks
+    static let snapshotAccounts = 0...WireProtocol.maximumSnapshotAccounts
+    static let snapshotMarks = 0...WireProtocol.maximumMarks
+    static let snapshotParts = 1...WireProtocol.maximumSnapshotParts
 }
 
 /// Allowed string lengths in bytes.

@@ -6,6 +6,8 @@ public enum WireMessage: Sendable, Hashable {
     case changeBatch(ChangeBatch)
     /// Venue to clearing: instructions applied.
     case instructionAck(InstructionAck)
+    /// Venue to clearing: one frame of its published book, answering a snapshot request.
+    case snapshotPart(SnapshotPart)
     /// Clearing to venue: the handshake answer.
     case welcome(Welcome)
     /// Clearing to venue: changes applied.
@@ -14,6 +16,8 @@ public enum WireMessage: Sendable, Hashable {
     case instructionBatch(InstructionBatch)
     /// Clearing to venue: resend or restate.
     case resyncRequest(ResyncRequest)
+    /// Clearing to venue: send your published book (anti-entropy repair).
+    case snapshotRequest(SnapshotRequest)
     /// Either side: liveness.
     case heartbeat(Heartbeat)
     /// Either side: closing, and why.
@@ -25,10 +29,12 @@ public enum WireMessage: Sendable, Hashable {
         case .hello: .hello
         case .changeBatch: .changeBatch
         case .instructionAck: .instructionAck
+        case .snapshotPart: .snapshotPart
         case .welcome: .welcome
         case .ack: .ack
         case .instructionBatch: .instructionBatch
         case .resyncRequest: .resyncRequest
+        case .snapshotRequest: .snapshotRequest
         case .heartbeat: .heartbeat
         case .goodbye: .goodbye
         }

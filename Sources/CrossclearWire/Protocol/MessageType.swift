@@ -9,6 +9,8 @@ public enum MessageType: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
     case changeBatch = 0x02
     /// ``InstructionAck``: venue to clearing.
     case instructionAck = 0x03
+    /// ``SnapshotPart``: venue to clearing, answering a ``SnapshotRequest``.
+    case snapshotPart = 0x04
     /// ``Welcome``: clearing to venue, answer to a Hello.
     case welcome = 0x11
     /// ``Ack``: clearing to venue.
@@ -17,6 +19,8 @@ public enum MessageType: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
     case instructionBatch = 0x13
     /// ``ResyncRequest``: clearing to venue.
     case resyncRequest = 0x14
+    /// ``SnapshotRequest``: clearing to venue.
+    case snapshotRequest = 0x15
     /// ``Heartbeat``: either side.
     case heartbeat = 0x21
     /// ``Goodbye``: either side, last frame before closing.
@@ -25,8 +29,8 @@ public enum MessageType: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
     /// The only role that may send this type, or `nil` when both may.
     public var sender: WireRole? {
         switch self {
-        case .hello, .changeBatch, .instructionAck: .venue
-        case .welcome, .ack, .instructionBatch, .resyncRequest: .clearing
+        case .hello, .changeBatch, .instructionAck, .snapshotPart: .venue
+        case .welcome, .ack, .instructionBatch, .resyncRequest, .snapshotRequest: .clearing
         case .heartbeat, .goodbye: nil
         }
     }
@@ -38,10 +42,12 @@ public enum MessageType: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
             case .hello: "Hello"
             case .changeBatch: "ChangeBatch"
             case .instructionAck: "InstructionAck"
+            case .snapshotPart: "SnapshotPart"
             case .welcome: "Welcome"
             case .ack: "Ack"
             case .instructionBatch: "InstructionBatch"
             case .resyncRequest: "ResyncRequest"
+            case .snapshotRequest: "SnapshotRequest"
             case .heartbeat: "Heartbeat"
             case .goodbye: "Goodbye"
             }

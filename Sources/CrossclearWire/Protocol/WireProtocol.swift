@@ -38,8 +38,12 @@ public enum WireProtocol {
     public static let maximumBatchCount = 65_536
     /// The most positions in one account state, backstop request or backstop fill.
     public static let maximumPositions = 1_024
-    /// The most marks in one marks change.
+    /// The most marks in one marks change or snapshot part.
     public static let maximumMarks = 4_096
+    /// The most account states in one snapshot part.
+    public static let maximumSnapshotAccounts = 65_536
+    /// The most frames one snapshot may span.
+    public static let maximumSnapshotParts = 65_536
 }
 
 /// The two kinds of node that speak the protocol.

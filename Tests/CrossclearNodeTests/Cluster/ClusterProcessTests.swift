@@ -34,6 +34,7 @@ struct ClusterProcessTests {
             #expect(view.viewDigest == venue.publishedDigest, "\(name)")
             #expect(view.reportedDigest == venue.publishedDigest, "\(name): last reported digest")
             #expect(view.digestMismatches == 0, "\(name): the view diverged from a reported digest")
+            #expect(view.repairs == 0, "\(name): the view needed a repair")
             #expect(view.collateral == venue.publishedCollateral, "\(name)")
         }
         // Every backstop fill and ADL cut the pool decided was applied exactly once, and the money
