@@ -302,6 +302,8 @@ public struct ClearingMachine: Sendable {
             versions[leg, default: 0] += 1
             index(leg, trader: state.trader)
         }
+        // The snapshot shows what the pool's last ADL cuts did on this venue.
+        unconfirmedCuts = unconfirmedCuts.filter { $0.venue != venue }
         repairs[venue] += 1
     }
 }
