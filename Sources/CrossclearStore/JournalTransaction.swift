@@ -26,12 +26,21 @@ public struct JournalTransaction {
     /// same stream that still chains onto the head is accepted). Entries of several streams may
     /// be mixed.
     public func append(_ entries: [JournalEntry]) throws -> [AppendOutcome] {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO entry (stream, epoch, sequence, kind, payload, previous_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = RawStatement(
+            try db.cachedStatement(sql: """
+                INSERT INTO entry (stream, epoch, sequence, kind, payload, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """), db: db)
+        // The blobs are bound without copying, from the entries' own storage, only while each
+        // row is stepped: never leave the cached statement pointing at them.
+        defer { insert.clearBindings() }
+        var boundStream: String?
+
+        // Batches are runs of one stream: keep the current stream's state at hand and look the
+        // others up (once each) by name only when the stream changes.
         var states: [String: ChainRules.StreamState?] = [:]
         var advanced: Set<String> = []
+        var current: (stream: String, state: ChainRules.StreamState?, advanced: Bool)?
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
         for entry in entries {
@@ -39,27 +48,49 @@ public struct JournalTransaction {
                 outcomes.append(.malformed(reason: reason))
                 continue
             }
-            let state: ChainRules.StreamState?
-            if let known = states[entry.stream] {
-                state = known
-            } else {
-                state = try streamState(entry.stream)
-                states[entry.stream] = .some(state)
+            if current?.stream != entry.stream {
+                if let current { states[current.stream] = .some(current.state) }
+                let state: ChainRules.StreamState?
+                if let known = states[entry.stream] {
+                    state = known
+                } else {
+                    state = try streamState(entry.stream)
+                }
+                current = (entry.stream, state, advanced.contains(entry.stream))
             }
+            let state = current!.state
             let outcome = try ChainRules.judge(entry, state: state) { position in
                 try existingHash(stream: entry.stream, at: position)
             }
-            if outcome == .appended {
-                try insert.execute(arguments: [
-                    entry.stream, entry.epoch, entry.sequence, entry.kind,
-                    Data(entry.payload), Data(entry.previousHash), Data(entry.hash),
-                ])
+            if case .appended = outcome {
+                if boundStream != entry.stream {
+                    try insert.bindCopy(entry.stream, at: 1)
+                    boundStream = entry.stream
+                }
+                try insert.bind(entry.epoch, at: 2)
+                try insert.bind(entry.sequence, at: 3)
+                try insert.bind(Int64(entry.kind), at: 4)
+                try entry.payload.withUnsafeBytes { payload in
+                    try entry.previousHash.withUnsafeBytes { previousHash in
+                        try entry.hash.withUnsafeBytes { hash in
+                            try insert.bindStatic(payload, at: 5)
+                            try insert.bindStatic(previousHash, at: 6)
+                            try insert.bindStatic(hash, at: 7)
+                            try insert.execute()
+                            insert.reset()
+                        }
+                    }
+                }
                 let head = StreamHead(epoch: entry.epoch, sequence: entry.sequence, hash: entry.hash)
-                states[entry.stream] = .some(ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough))
-                advanced.insert(entry.stream)
+                current!.state = ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough)
+                if !current!.advanced {
+                    advanced.insert(entry.stream)
+                    current!.advanced = true
+                }
             }
             outcomes.append(outcome)
         }
+        if let current { states[current.stream] = .some(current.state) }
         try saveHeads(states, of: advanced)
         return outcomes
     }
