@@ -71,14 +71,19 @@ extension Journal {
             try select.bind(Int64(limit), at: 4)
             var result: [JournalEntry] = []
             result.reserveCapacity(min(limit, 16_384))
+            var lastHash: [UInt8] = []
             while try select.next() {
                 let kind = select.int64(at: 2)
                 guard let kind = Int32(exactly: kind) else {
                     throw StoreError(.database, path: path, operation: "entries", cause: "\(stream): kind \(kind) is not a 32-bit integer")
                 }
+                // An entry chained onto the one before it shares that one's hash array.
+                let previousHash = select.bytes(at: 4, reusing: lastHash)
+                let hash = select.bytes(at: 5)
                 result.append(JournalEntry(
                     stream: stream, epoch: select.int64(at: 0), sequence: select.int64(at: 1), kind: kind,
-                    payload: select.bytes(at: 3), previousHash: select.bytes(at: 4), hash: select.bytes(at: 5)))
+                    payload: select.bytes(at: 3), previousHash: previousHash, hash: hash))
+                lastHash = hash
             }
             return result
         }

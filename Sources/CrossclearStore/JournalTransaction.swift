@@ -26,15 +26,7 @@ public struct JournalTransaction {
     /// same stream that still chains onto the head is accepted). Entries of several streams may
     /// be mixed.
     public func append(_ entries: [JournalEntry]) throws -> [AppendOutcome] {
-        let insert = RawStatement(
-            try db.cachedStatement(sql: """
-                INSERT INTO entry (stream, epoch, sequence, kind, payload, previous_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """), db: db)
-        // The blobs are bound without copying, from the entries' own storage, only while each
-        // row is stepped: never leave the cached statement pointing at them.
-        defer { insert.clearBindings() }
-        var boundStream: String?
+        let inserter = EntryInserter(db: db)
 
         // Batches are runs of one stream: keep the current stream's state at hand and look the
         // others up (once each) by name only when the stream changes.
@@ -60,27 +52,12 @@ public struct JournalTransaction {
             }
             let state = current!.state
             let outcome = try ChainRules.judge(entry, state: state) { position in
-                try existingHash(stream: entry.stream, at: position)
+                // The lookup reads the table: write what this batch accepted so far first.
+                try inserter.flush()
+                return try existingHash(stream: entry.stream, at: position)
             }
             if case .appended = outcome {
-                if boundStream != entry.stream {
-                    try insert.bindCopy(entry.stream, at: 1)
-                    boundStream = entry.stream
-                }
-                try insert.bind(entry.epoch, at: 2)
-                try insert.bind(entry.sequence, at: 3)
-                try insert.bind(Int64(entry.kind), at: 4)
-                try entry.payload.withUnsafeBytes { payload in
-                    try entry.previousHash.withUnsafeBytes { previousHash in
-                        try entry.hash.withUnsafeBytes { hash in
-                            try insert.bindStatic(payload, at: 5)
-                            try insert.bindStatic(previousHash, at: 6)
-                            try insert.bindStatic(hash, at: 7)
-                            try insert.execute()
-                            insert.reset()
-                        }
-                    }
-                }
+                try inserter.add(entry)
                 let head = StreamHead(epoch: entry.epoch, sequence: entry.sequence, hash: entry.hash)
                 current!.state = ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough)
                 if !current!.advanced {
@@ -90,6 +67,7 @@ public struct JournalTransaction {
             }
             outcomes.append(outcome)
         }
+        try inserter.flush()
         if let current { states[current.stream] = .some(current.state) }
         try saveHeads(states, of: advanced)
         return outcomes

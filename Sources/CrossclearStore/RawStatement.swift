@@ -21,12 +21,6 @@ struct RawStatement {
 
     private var handle: SQLiteStatement { statement.sqliteStatement }
 
-    /// Resets the statement (after a step) so it can be bound and stepped again; bindings stay.
-    func reset() {
-        // Returns the last step's error, already thrown by `step`/`next`.
-        _ = sqlite3_reset(handle)
-    }
-
     /// Drops every binding (the statement no longer points into caller memory).
     func clearBindings() {
         _ = sqlite3_reset(handle)
@@ -42,6 +36,17 @@ struct RawStatement {
     /// Binds text copied by SQLite (the binding outlives the caller's string).
     func bindCopy(_ text: String, at index: Int32) throws {
         let code = text.withCString { sqlite3_bind_text(handle, index, $0, -1, sqliteTransient) }
+        try check(code)
+    }
+
+    /// Binds UTF-8 text without copying it (same lifetime rule as ``bindStatic(_:at:)``).
+    func bindStaticText(_ utf8: UnsafeRawBufferPointer, at index: Int32) throws {
+        let code: Int32 =
+            if let base = utf8.baseAddress, utf8.count > 0 {
+                sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(utf8.count), sqliteStatic)
+            } else {
+                sqlite3_bind_text(handle, index, "", 0, sqliteTransient)
+            }
         try check(code)
     }
 
@@ -87,6 +92,16 @@ struct RawStatement {
         guard let base = sqlite3_column_blob(handle, column) else { return [] }
         let count = Int(sqlite3_column_bytes(handle, column))
         return [UInt8](UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// The blob at `column`, as `candidate` itself when it holds the same bytes (no allocation),
+    /// else copied into a new array.
+    func bytes(at column: Int32, reusing candidate: [UInt8]) -> [UInt8] {
+        guard let base = sqlite3_column_blob(handle, column) else { return [] }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        let blob = UnsafeRawBufferPointer(start: base, count: count)
+        let same = candidate.count == count && candidate.withUnsafeBytes { $0.elementsEqual(blob) }
+        return same ? candidate : [UInt8](blob)
     }
 
     // MARK: - Errors
