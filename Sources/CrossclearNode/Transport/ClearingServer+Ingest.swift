@@ -107,7 +107,7 @@ extension ClearingServer {
         let stream = TransportJournal.changeStream(venue: venue, epoch: session.epoch)
         var delivered: [Change] = []
         do {
-            let entries = try changes.map { change throws(WireError) in try TransportJournal.entry(for: change, stream: stream) }
+            let entries = try TransportJournal.entries(for: changes, stream: stream)
             let outcomes = try await committer.append(entries)
             for (change, outcome) in zip(changes, outcomes) {
                 switch outcome {
