@@ -8,9 +8,9 @@ import GRDB
 /// holding the chunk's streams, payloads and hashes (one copy each, no allocation per row); the
 /// bindings are cleared after every statement, before the buffer is reused or freed.
 ///
-/// Entries are queued by ``add(_:)`` and written by ``flush()``: flush before reading the `entry`
-/// table in the same transaction (the queued rows are not in it yet) and before the transaction
-/// ends.
+/// Entries are queued by position in the array being appended (``add(_:of:)``, no copy of the
+/// entry) and written by ``flush()``: flush before reading the `entry` table in the same
+/// transaction (the queued rows are not in it yet) and before the transaction ends.
 final class EntryInserter {
     /// The most rows one INSERT statement carries (7 parameters each, well below SQLite's limit).
     static let rowsPerStatement = 64
@@ -22,7 +22,9 @@ final class EntryInserter {
     }
 
     private let db: Database
-    private var queued: [JournalEntry] = []
+    /// The array the queued indices point into.
+    private var source: [JournalEntry] = []
+    private var queued: [Int] = []
     private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     init(db: Database) {
@@ -34,25 +36,33 @@ final class EntryInserter {
         scratch.deallocate()
     }
 
-    /// Queues `entry` (judged `.appended`); writes a full chunk at once.
-    func add(_ entry: JournalEntry) throws {
-        queued.append(entry)
+    /// Queues `entries[index]` (judged `.appended`); writes a full chunk at once.
+    func add(_ index: Int, of entries: [JournalEntry]) throws {
+        if !queued.isEmpty, !Self.same(source, entries) { try flush() }
+        if queued.isEmpty { source = entries }
+        queued.append(index)
         if queued.count == Self.rowsPerStatement { try flush() }
     }
 
     /// Writes every queued entry.
     func flush() throws {
         guard !queued.isEmpty else { return }
-        try insert(queued)
+        try insert(queued, of: source)
         queued.removeAll(keepingCapacity: true)
     }
 
-    private func insert(_ rows: [JournalEntry]) throws {
-        let statement = RawStatement(try db.cachedStatement(sql: Self.sql[rows.count]), db: db)
+    /// Whether two arrays share their storage (then an index means the same entry in both).
+    private static func same(_ a: [JournalEntry], _ b: [JournalEntry]) -> Bool {
+        a.count == b.count && a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+    }
+
+    private func insert(_ indices: [Int], of entries: [JournalEntry]) throws {
+        let statement = RawStatement(try db.cachedStatement(sql: Self.sql[indices.count]), db: db)
         defer { statement.clearBindings() }
         var length = 0
-        for row in rows {
-            length += row.stream.utf8.count + row.payload.count + row.previousHash.count + row.hash.count
+        for index in indices {
+            length += entries[index].stream.utf8.count + entries[index].payload.count
+                + entries[index].previousHash.count + entries[index].hash.count
         }
         reserve(length)
         var used = 0
@@ -63,17 +73,17 @@ final class EntryInserter {
             used += bytes.count
             return UnsafeRawBufferPointer(target)
         }
-        var index: Int32 = 1
-        for row in rows {
-            var stream = row.stream
-            try stream.withUTF8 { try statement.bindStaticText(stage(UnsafeRawBufferPointer($0)), at: index) }
-            try statement.bind(row.epoch, at: index + 1)
-            try statement.bind(row.sequence, at: index + 2)
-            try statement.bind(Int64(row.kind), at: index + 3)
-            try row.payload.withUnsafeBytes { try statement.bindStatic(stage($0), at: index + 4) }
-            try row.previousHash.withUnsafeBytes { try statement.bindStatic(stage($0), at: index + 5) }
-            try row.hash.withUnsafeBytes { try statement.bindStatic(stage($0), at: index + 6) }
-            index += 7
+        var parameter: Int32 = 1
+        for index in indices {
+            var stream = entries[index].stream
+            try stream.withUTF8 { try statement.bindStaticText(stage(UnsafeRawBufferPointer($0)), at: parameter) }
+            try statement.bind(entries[index].epoch, at: parameter + 1)
+            try statement.bind(entries[index].sequence, at: parameter + 2)
+            try statement.bind(Int64(entries[index].kind), at: parameter + 3)
+            try entries[index].payload.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 4) }
+            try entries[index].previousHash.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 5) }
+            try entries[index].hash.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 6) }
+            parameter += 7
         }
         try statement.execute()
     }

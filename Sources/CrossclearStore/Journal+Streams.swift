@@ -27,6 +27,12 @@ extension Journal {
         try await transaction { try $0.append(entries) }
     }
 
+    /// The async `append(_:)` of several producers' entries, in order, as one batch (what a
+    /// `GroupCommitter` commits), without concatenating them first.
+    func append(submissions: [[JournalEntry]]) async throws -> [AppendOutcome] {
+        try await transaction { try $0.append(submissions: submissions) }
+    }
+
     /// Appends a batch and sets cursors in the same transaction: either both are durable or
     /// neither is.
     ///
