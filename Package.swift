@@ -28,7 +28,11 @@ let package = Package(
         // Durable journals and snapshots in SQLite (WAL, synchronous=FULL, group commit).
         .target(
             name: "CrossclearStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API GRDB is built on, for binding the journal's hot statements directly.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         // The wire protocol between venue and clearing nodes: frames, messages, strict codecs.
         .target(

@@ -75,9 +75,8 @@ public actor GroupCommitter {
             queue.removeFirst(taken)
             statistics.commits += 1
             statistics.entries += count
-            let entries = batch.flatMap(\.entries)
             do {
-                let outcomes = try await journal.append(entries)
+                let outcomes = try await journal.append(submissions: batch.map(\.entries))
                 var start = 0
                 for submission in batch {
                     let end = start + submission.entries.count

@@ -27,6 +27,12 @@ extension Journal {
         try await transaction { try $0.append(entries) }
     }
 
+    /// The async `append(_:)` of several producers' entries, in order, as one batch (what a
+    /// `GroupCommitter` commits), without concatenating them first.
+    func append(submissions: [[JournalEntry]]) async throws -> [AppendOutcome] {
+        try await transaction { try $0.append(submissions: submissions) }
+    }
+
     /// Appends a batch and sets cursors in the same transaction: either both are durable or
     /// neither is.
     ///
@@ -58,18 +64,32 @@ extension Journal {
         guard limit > 0 else { return [] }
         let after = position ?? JournalPosition(epoch: -1, sequence: 0)
         return try reading("entries") { db in
-            let select = try db.cachedStatement(sql: """
-                SELECT epoch, sequence, kind, payload, previous_hash, hash FROM entry
-                WHERE stream = ? AND (epoch, sequence) > (?, ?)
-                ORDER BY epoch, sequence LIMIT ?
-                """)
+            let select = RawStatement(
+                try db.cachedStatement(sql: """
+                    SELECT epoch, sequence, kind, payload, previous_hash, hash FROM entry
+                    WHERE stream = ? AND (epoch, sequence) > (?, ?)
+                    ORDER BY epoch, sequence LIMIT ?
+                    """), db: db)
+            defer { select.clearBindings() }
+            try select.bindCopy(stream, at: 1)
+            try select.bind(after.epoch, at: 2)
+            try select.bind(after.sequence, at: 3)
+            try select.bind(Int64(limit), at: 4)
             var result: [JournalEntry] = []
-            let rows = try Row.fetchCursor(select, arguments: [stream, after.epoch, after.sequence, limit])
-            while let row = try rows.next() {
+            result.reserveCapacity(min(limit, 16_384))
+            var lastHash: [UInt8] = []
+            while try select.next() {
+                let kind = select.int64(at: 2)
+                guard let kind = Int32(exactly: kind) else {
+                    throw StoreError(.database, path: path, operation: "entries", cause: "\(stream): kind \(kind) is not a 32-bit integer")
+                }
+                // An entry chained onto the one before it shares that one's hash array.
+                let previousHash = select.bytes(at: 4, reusing: lastHash)
+                let hash = select.bytes(at: 5)
                 result.append(JournalEntry(
-                    stream: stream, epoch: row[0], sequence: row[1], kind: row[2],
-                    payload: [UInt8](row[3] as Data), previousHash: [UInt8](row[4] as Data),
-                    hash: [UInt8](row[5] as Data)))
+                    stream: stream, epoch: select.int64(at: 0), sequence: select.int64(at: 1), kind: kind,
+                    payload: select.bytes(at: 3), previousHash: previousHash, hash: hash))
+                lastHash = hash
             }
             return result
         }

@@ -26,40 +26,58 @@ public struct JournalTransaction {
     /// same stream that still chains onto the head is accepted). Entries of several streams may
     /// be mixed.
     public func append(_ entries: [JournalEntry]) throws -> [AppendOutcome] {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO entry (stream, epoch, sequence, kind, payload, previous_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
+        try append(submissions: [entries])
+    }
+
+    /// Appends the entries of every submission, in order, as one batch: the same as `append(_:)`
+    /// of their concatenation, without building it. One outcome per entry, in the same order.
+    func append(submissions: [[JournalEntry]]) throws -> [AppendOutcome] {
+        let inserter = EntryInserter(db: db)
+
+        // Batches are runs of one stream: keep the current stream's state at hand and look the
+        // others up (once each) by name only when the stream changes.
         var states: [String: ChainRules.StreamState?] = [:]
         var advanced: Set<String> = []
+        var current: (stream: String, state: ChainRules.StreamState?, advanced: Bool)?
         var outcomes: [AppendOutcome] = []
-        outcomes.reserveCapacity(entries.count)
-        for entry in entries {
-            if let reason = ChainRules.formatProblem(entry) {
-                outcomes.append(.malformed(reason: reason))
-                continue
+        outcomes.reserveCapacity(submissions.reduce(0) { $0 + $1.count })
+        for entries in submissions {
+            for index in entries.indices {
+                if let reason = ChainRules.formatProblem(entries[index]) {
+                    outcomes.append(.malformed(reason: reason))
+                    continue
+                }
+                let stream = entries[index].stream
+                if current?.stream != stream {
+                    if let current { states[current.stream] = .some(current.state) }
+                    let state: ChainRules.StreamState?
+                    if let known = states[stream] {
+                        state = known
+                    } else {
+                        state = try streamState(stream)
+                    }
+                    current = (stream, state, advanced.contains(stream))
+                }
+                let state = current!.state
+                let outcome = try ChainRules.judge(entries[index], state: state) { position in
+                    // The lookup reads the table: write what this batch accepted so far first.
+                    try inserter.flush()
+                    return try existingHash(stream: stream, at: position)
+                }
+                if case .appended = outcome {
+                    try inserter.add(index, of: entries)
+                    let head = StreamHead(epoch: entries[index].epoch, sequence: entries[index].sequence, hash: entries[index].hash)
+                    current!.state = ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough)
+                    if !current!.advanced {
+                        advanced.insert(stream)
+                        current!.advanced = true
+                    }
+                }
+                outcomes.append(outcome)
             }
-            let state: ChainRules.StreamState?
-            if let known = states[entry.stream] {
-                state = known
-            } else {
-                state = try streamState(entry.stream)
-                states[entry.stream] = .some(state)
-            }
-            let outcome = try ChainRules.judge(entry, state: state) { position in
-                try existingHash(stream: entry.stream, at: position)
-            }
-            if outcome == .appended {
-                try insert.execute(arguments: [
-                    entry.stream, entry.epoch, entry.sequence, entry.kind,
-                    Data(entry.payload), Data(entry.previousHash), Data(entry.hash),
-                ])
-                let head = StreamHead(epoch: entry.epoch, sequence: entry.sequence, hash: entry.hash)
-                states[entry.stream] = .some(ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough))
-                advanced.insert(entry.stream)
-            }
-            outcomes.append(outcome)
         }
+        try inserter.flush()
+        if let current { states[current.stream] = .some(current.state) }
         try saveHeads(states, of: advanced)
         return outcomes
     }

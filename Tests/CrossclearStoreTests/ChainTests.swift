@@ -152,6 +152,33 @@ struct ChainTests {
         }
     }
 
+    @Test("a large batch: several rows per INSERT, lookups of entries appended earlier in the batch, empty payloads")
+    func largeBatch() throws {
+        try withTemporaryDirectory { directory in
+            let journal = try Journal.open(path: directory + "/journal.sqlite")
+            var a = ChainWriter(stream: "venue-a")
+            var b = ChainWriter(stream: "venue-b")
+            let aEntries = (0..<150).map { index in a.next(payload: index % 7 == 0 ? [] : nil) }
+            let bEntries = b.next(70)
+            let batch =
+                Array(aEntries[0..<100])
+                + [aEntries[10], forked(aEntries[20])]  // below the head, appended earlier in this batch
+                + bEntries + Array(aEntries[100...])
+                + [bEntries[5]]
+            let outcomes = try journal.append(batch)
+            let expected: [AppendOutcome] =
+                Array(repeating: .appended, count: 100)
+                + [.duplicate, .fork(existingHash: aEntries[20].hash)]
+                + Array(repeating: .appended, count: 120)
+                + [.duplicate]
+            #expect(outcomes == expected)
+            #expect(try journal.entries(stream: "venue-a", after: nil, limit: 1_000) == aEntries)
+            #expect(try journal.entries(stream: "venue-b", after: nil, limit: 1_000) == bEntries)
+            #expect(try journal.last(stream: "venue-a") == StreamHead(epoch: 0, sequence: 150, hash: aEntries[149].hash))
+            try journal.close()
+        }
+    }
+
     @Test("entries pages through a stream in (epoch, sequence) order")
     func paging() throws {
         try withTemporaryDirectory { directory in

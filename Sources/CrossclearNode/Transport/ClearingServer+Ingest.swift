@@ -22,28 +22,38 @@ extension ClearingServer {
     func ingest(_ changes: [Change], session: ClearingSession, requestedResend: inout UInt64?) async throws -> Bool {
         let venue = session.venue
         var accepted: [Change] = []
+        accepted.reserveCapacity(changes.count)
         var refusal: Refusal?
-        judging: for change in changes {
-            guard change.epoch == session.epoch else {
-                refusal = change.epoch < session.epoch ? .staleEpoch(change.epoch) : .wrongEpoch(change.epoch)
-                break
+        var next = 0
+        judging: while next < changes.count {
+            // Judge under one lock until a change is refused or lies beyond the tracker's memory
+            // (which needs the journal, read outside the lock).
+            var older: Change?
+            withVenue(venue) { venueState in
+                while next < changes.count, refusal == nil, older == nil {
+                    let change = changes[next]
+                    next += 1
+                    guard change.epoch == session.epoch else {
+                        refusal = change.epoch < session.epoch ? .staleEpoch(change.epoch) : .wrongEpoch(change.epoch)
+                        return
+                    }
+                    switch venueState.tracker.accept(change) {
+                    case .apply: accepted.append(change)
+                    case .duplicate: continue
+                    case .beyondHistory: older = change
+                    case let verdict: refusal = Self.refusal(verdict, change)
+                    }
+                }
             }
-            var verdict = withVenue(venue) { $0.tracker.accept(change) }
-            if case .beyondHistory = verdict { verdict = try journaledVerdict(of: change, venue: venue) }
-            switch verdict {
-            case .apply:
-                accepted.append(change)
-            case .duplicate, .beyondHistory:
-                continue
-            case .gap(let expected):
-                refusal = .gap(expected: expected, received: change.sequence)
-                break judging
-            case .fork(let sequence, let existingHash):
-                refusal = .fork(sequence: sequence, existingHash: existingHash, received: change)
-                break judging
-            case .staleEpoch:
-                refusal = .staleEpoch(change.epoch)
-                break judging
+            if refusal != nil { break judging }
+            if let older {
+                switch try journaledVerdict(of: older, venue: venue) {
+                case .apply: accepted.append(older)
+                case .duplicate, .beyondHistory: continue judging
+                case let verdict:
+                    refusal = Self.refusal(verdict, older)
+                    break judging
+                }
             }
         }
         if !accepted.isEmpty {
@@ -79,6 +89,16 @@ extension ClearingServer {
         }
     }
 
+    /// The refusal a gap, fork or stale-epoch verdict on `change` leads to.
+    private static func refusal(_ verdict: ChangeVerdict, _ change: Change) -> Refusal? {
+        switch verdict {
+        case .apply, .duplicate, .beyondHistory: nil
+        case .gap(let expected): .gap(expected: expected, received: change.sequence)
+        case .fork(let sequence, let existingHash): .fork(sequence: sequence, existingHash: existingHash, received: change)
+        case .staleEpoch: .staleEpoch(change.epoch)
+        }
+    }
+
     /// Commits `changes` to the venue's stream of the session's epoch, records the digest, and hands
     /// the newly journaled ones to the consumer. On any failure the tracker is reloaded from the
     /// journal (it had advanced before the commit) and the error is thrown.
@@ -87,7 +107,7 @@ extension ClearingServer {
         let stream = TransportJournal.changeStream(venue: venue, epoch: session.epoch)
         var delivered: [Change] = []
         do {
-            let entries = try changes.map { change throws(WireError) in try TransportJournal.entry(for: change, stream: stream) }
+            let entries = try TransportJournal.entries(for: changes, stream: stream)
             let outcomes = try await committer.append(entries)
             for (change, outcome) in zip(changes, outcomes) {
                 switch outcome {

@@ -39,6 +39,24 @@ enum TransportJournal {
             hash: change.hash.bytes)
     }
 
+    /// The journal entries recording `changes` in `stream`, in order: as ``entry(for:stream:)``,
+    /// but a change chained onto the one before it shares that one's hash array as its
+    /// `previousHash` (one array per change instead of two).
+    static func entries(for changes: [Change], stream: String) throws(WireError) -> [JournalEntry] {
+        var entries: [JournalEntry] = []
+        entries.reserveCapacity(changes.count)
+        var previous: (hash: ChainHash, bytes: [UInt8])?
+        for change in changes {
+            let previousHash = previous.flatMap { $0.hash == change.previousHash ? $0.bytes : nil } ?? change.previousHash.bytes
+            let hash = change.hash.bytes
+            entries.append(JournalEntry(
+                stream: stream, epoch: Int64(change.epoch), sequence: Int64(change.sequence), kind: Int32(change.body.kind),
+                payload: try WireEncoder.payload(of: change.body), previousHash: previousHash, hash: hash))
+            previous = (change.hash, hash)
+        }
+        return entries
+    }
+
     /// The change an entry records.
     static func change(from entry: JournalEntry) throws(TransportError) -> Change {
         guard let kind = UInt8(exactly: entry.kind) else {
