@@ -55,6 +55,7 @@ public final class VenueNode: Service, Sendable {
             stateDigest: { core.publishedDigest }, instructionWatermark: { core.lastInstruction },
             publishedBook: { core.publishedBook },
             logger: logger)
+        core.afterApply { [weak self] in try? self?.writeStatus() }
     }
 
     /// Runs the link and the clock until shut down.
@@ -76,8 +77,10 @@ public final class VenueNode: Service, Sendable {
             guard let sequence = try core.step() else {
                 logger.info("scenario finished", metadata: ["changes": "\(core.lastSequence)"])
                 try writeStatus()
+                // What instructions change after the last step is published as it happens.
                 while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(1))
+                    try await Task.sleep(for: .milliseconds(100))
+                    if let sequence = try core.publishPending() { link.publish(upTo: sequence) }
                     try writeStatus()
                 }
                 return
@@ -89,7 +92,9 @@ public final class VenueNode: Service, Sendable {
         }
     }
 
-    /// Writes the node's status file (replaced atomically): what tests and the demo read.
+    /// Writes the node's status file (replaced atomically): what tests and the demo read. Also
+    /// written after every instruction batch is journaled, before it is acknowledged, so a
+    /// status read after the clearing node saw the acknowledgement includes the batch.
     private func writeStatus() throws {
         try core.status(acknowledged: link.lastAcknowledged, connected: link.isConnected).writeJSON(to: statusPath)
     }
@@ -103,6 +108,7 @@ final class VenueCore: InstructionConsumer, Sendable {
     let timeStepSeconds: Int64
     private let state: Mutex<State>
     private let logger: Logger
+    private let onApplied = Mutex<(@Sendable () -> Void)?>(nil)
 
     private struct State: Sendable {
         var machine: VenueMachine
@@ -131,6 +137,22 @@ final class VenueCore: InstructionConsumer, Sendable {
     /// The published book and the last journaled sequence it includes, taken under one lock.
     var publishedBook: (book: MarginBook, throughSequence: UInt64) { state.withLock { ($0.machine.published, $0.hasher.lastSequence) } }
     var lastInstruction: UInt64 { state.withLock { $0.machine.lastInstruction } }
+
+    /// Runs `action` after every instruction batch is applied and journaled, before it returns.
+    func afterApply(_ action: @escaping @Sendable () -> Void) {
+        onApplied.withLock { $0 = action }
+    }
+
+    /// Journals what changed since the last step (instructions applied after the scenario ended);
+    /// returns the last change's sequence, or nil when nothing changed.
+    func publishPending() throws -> UInt64? {
+        try state.withLock { state in
+            let bodies = state.machine.changes()
+            guard !bodies.isEmpty else { return nil }
+            _ = try record.record(step: state.machine.step, bodies: bodies, hasher: &state.hasher)
+            return state.hasher.lastSequence
+        }
+    }
 
     /// Runs and journals the next step; returns the last change's sequence, or nil when the
     /// scenario is over.
@@ -164,6 +186,7 @@ final class VenueCore: InstructionConsumer, Sendable {
                 }
             }
         }
+        onApplied.withLock { $0 }?()
     }
 
     func status(acknowledged: UInt64, connected: Bool) -> VenueStatus {
