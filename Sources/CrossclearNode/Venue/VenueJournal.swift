@@ -80,11 +80,7 @@ public struct VenueJournal: Sendable {
     public func record(step: Int, bodies: [ChangeBody], hasher: inout ChainHasher) throws -> [Change] {
         var next = hasher
         let changes = try bodies.map { body throws(WireError) in try next.append(body) }
-        let entries = try changes.map { change in
-            JournalEntry(stream: Self.changesStream, epoch: Int64(change.epoch), sequence: Int64(change.sequence),
-                         kind: Int32(change.body.kind), payload: try WireEncoder.payload(of: change.body),
-                         previousHash: change.previousHash.bytes, hash: change.hash.bytes)
-        }
+        let entries = try changeEntries(changes)
         let outcomes = try journal.append(entries, settingCursors: [Self.stepCursor: Int64(step)])
         if let refused = outcomes.firstIndex(where: { $0 != .appended }) {
             throw VenueJournalError.refused(sequence: changes[refused].sequence, outcome: "\(outcomes[refused])")
@@ -93,9 +89,31 @@ public struct VenueJournal: Sendable {
         return changes
     }
 
-    /// Journals instructions applied after `step` (before the next step), in one transaction.
-    public func record(instructions: [Instruction], afterStep step: Int) throws {
-        guard !instructions.isEmpty else { return }
+    /// Journals instructions applied after `step` (before the next step) together with the changes
+    /// they made to what the venue publishes (chained by `hasher`), in one transaction: a restart
+    /// never finds an applied instruction whose effect was not published. Returns the changes to send.
+    public func record(instructions: [Instruction], afterStep step: Int, changes bodies: [ChangeBody], hasher: inout ChainHasher) throws -> [Change] {
+        guard !instructions.isEmpty else { return [] }
+        var next = hasher
+        let changes = try bodies.map { body throws(WireError) in try next.append(body) }
+        let entries = try instructionEntries(instructions, afterStep: step) + changeEntries(changes)
+        let outcomes = try journal.append(entries)
+        if let refused = outcomes.indices.first(where: { outcomes[$0] != .appended && !(outcomes[$0] == .duplicate && $0 < instructions.count) }) {
+            throw VenueJournalError.refused(sequence: UInt64(entries[refused].sequence), outcome: "\(outcomes[refused])")
+        }
+        hasher = next
+        return changes
+    }
+
+    private func changeEntries(_ changes: [Change]) throws -> [JournalEntry] {
+        try changes.map { change in
+            JournalEntry(stream: Self.changesStream, epoch: Int64(change.epoch), sequence: Int64(change.sequence),
+                         kind: Int32(change.body.kind), payload: try WireEncoder.payload(of: change.body),
+                         previousHash: change.previousHash.bytes, hash: change.hash.bytes)
+        }
+    }
+
+    private func instructionEntries(_ instructions: [Instruction], afterStep step: Int) throws -> [JournalEntry] {
         var previous = try journal.last(stream: Self.instructionsStream)?.hash ?? JournalEntry.genesisHash
         let encoder = WireEncoder()
         let entries = try instructions.map { instruction in
@@ -108,10 +126,7 @@ public struct VenueJournal: Sendable {
             return JournalEntry(stream: Self.instructionsStream, epoch: 0, sequence: Int64(instruction.id),
                                 kind: Self.instructionKind, payload: payload, previousHash: previous, hash: hash)
         }
-        let outcomes = try journal.append(entries)
-        if let refused = outcomes.firstIndex(where: { $0 != .appended && $0 != .duplicate }) {
-            throw VenueJournalError.refused(sequence: instructions[refused].id, outcome: "\(outcomes[refused])")
-        }
+        return entries
     }
 
     /// The journaled changes after `sequence`, in order (what the link resends).

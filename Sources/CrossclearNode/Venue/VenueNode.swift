@@ -55,7 +55,10 @@ public final class VenueNode: Service, Sendable {
             stateDigest: { core.publishedDigest }, instructionWatermark: { core.lastInstruction },
             publishedBook: { core.publishedBook },
             logger: logger)
-        core.afterApply { [weak self] in try? self?.writeStatus() }
+        core.afterApply { [weak self] published in
+            if let published { self?.link.publish(upTo: published) }
+            try? self?.writeStatus()
+        }
     }
 
     /// Runs the link and the clock until shut down.
@@ -77,10 +80,8 @@ public final class VenueNode: Service, Sendable {
             guard let sequence = try core.step() else {
                 logger.info("scenario finished", metadata: ["changes": "\(core.lastSequence)"])
                 try writeStatus()
-                // What instructions change after the last step is published as it happens.
                 while !Task.isCancelled {
-                    try await Task.sleep(for: .milliseconds(100))
-                    if let sequence = try core.publishPending() { link.publish(upTo: sequence) }
+                    try await Task.sleep(for: .seconds(1))
                     try writeStatus()
                 }
                 return
@@ -108,7 +109,7 @@ final class VenueCore: InstructionConsumer, Sendable {
     let timeStepSeconds: Int64
     private let state: Mutex<State>
     private let logger: Logger
-    private let onApplied = Mutex<(@Sendable () -> Void)?>(nil)
+    private let onApplied = Mutex<(@Sendable (UInt64?) -> Void)?>(nil)
 
     private struct State: Sendable {
         var machine: VenueMachine
@@ -138,20 +139,10 @@ final class VenueCore: InstructionConsumer, Sendable {
     var publishedBook: (book: MarginBook, throughSequence: UInt64) { state.withLock { ($0.machine.published, $0.hasher.lastSequence) } }
     var lastInstruction: UInt64 { state.withLock { $0.machine.lastInstruction } }
 
-    /// Runs `action` after every instruction batch is applied and journaled, before it returns.
-    func afterApply(_ action: @escaping @Sendable () -> Void) {
+    /// Runs `action` after every instruction batch is applied and journaled, before it returns,
+    /// with the last sequence of the changes the batch published (nil when it changed nothing published).
+    func afterApply(_ action: @escaping @Sendable (UInt64?) -> Void) {
         onApplied.withLock { $0 = action }
-    }
-
-    /// Journals what changed since the last step (instructions applied after the scenario ended);
-    /// returns the last change's sequence, or nil when nothing changed.
-    func publishPending() throws -> UInt64? {
-        try state.withLock { state in
-            let bodies = state.machine.changes()
-            guard !bodies.isEmpty else { return nil }
-            _ = try record.record(step: state.machine.step, bodies: bodies, hasher: &state.hasher)
-            return state.hasher.lastSequence
-        }
     }
 
     /// Runs and journals the next step; returns the last change's sequence, or nil when the
@@ -169,24 +160,30 @@ final class VenueCore: InstructionConsumer, Sendable {
     /// acknowledges them. An instruction the venue refuses stops the batch there (the ones before it
     /// are applied and journaled).
     func apply(_ instructions: [Instruction]) async throws {
-        try state.withLock { state in
+        let (published, refusal) = state.withLock { state -> (UInt64?, (any Error)?) in
             var applied: [Instruction] = []
-            defer {
-                do { try record.record(instructions: applied, afterStep: state.machine.step) } catch {
-                    // The machine is ahead of its journal: stop rather than acknowledge what is not durable.
-                    fatalError("cannot journal applied instructions: \(error)")
-                }
-            }
+            var refusal: (any Error)?
             for instruction in instructions {
                 do {
                     if try state.machine.apply(instruction) { applied.append(instruction) }
                 } catch {
                     logger.error("instruction refused", metadata: ["id": "\(instruction.id)", "reason": "\(error)"])
-                    throw error
+                    refusal = error
+                    break
                 }
             }
+            guard !applied.isEmpty else { return (nil, refusal) }
+            do {
+                let changes = try record.record(instructions: applied, afterStep: state.machine.step,
+                                                changes: state.machine.changes(), hasher: &state.hasher)
+                return (changes.last?.sequence, refusal)
+            } catch {
+                // The machine is ahead of its journal: stop rather than acknowledge what is not durable.
+                fatalError("cannot journal applied instructions: \(error)")
+            }
         }
-        onApplied.withLock { $0 }?()
+        onApplied.withLock { $0 }?(published)
+        if let refusal { throw refusal }
     }
 
     func status(acknowledged: UInt64, connected: Bool) -> VenueStatus {
