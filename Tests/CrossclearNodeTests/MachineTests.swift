@@ -99,6 +99,55 @@ struct MachineTests {
         #expect(clearing.decideCredits().flatMap(\.credits).count == revoked.count)
     }
 
+    @Test("incremental decisions (only traders whose accounts, marks or stale flags changed) equal full recomputation, round by round")
+    func incrementalDecisionsEqualFull() throws {
+        let scenario = try Self.scenario(traders: 2_000)
+        let names = scenario.venues.map(\.name)
+        var venues = try names.map { try VenueMachine(scenario: scenario, venue: $0, design: .sharedFull) }
+        var incremental = ClearingMachine(scenario: scenario, design: .sharedFull, policy: .withdrawCredit)
+        var full = incremental
+        var rounds = 0
+        var decided = 0
+        func decide() {
+            full.markAllDue()
+            let credits = (incremental.decideCredits(), full.decideCredits())
+            let moves = (incremental.decideMoves(), full.decideMoves())
+            #expect(credits.0.map(\.venue) == credits.1.map(\.venue) && credits.0.map(\.credits) == credits.1.map(\.credits), "round \(rounds)")
+            #expect(moves.0 == moves.1, "round \(rounds)")
+            rounds += 1
+            decided += credits.0.reduce(0) { $0 + $1.credits.count } + moves.0.count
+        }
+        for step in 0..<120 {
+            for index in venues.indices {
+                if step > 0 { venues[index].advance() }
+                let changes = venues[index].changes()
+                try incremental.consume(venue: index, changes: changes)
+                try full.consume(venue: index, changes: changes)
+                decide()
+                // A price shock alone (no account changes with it), as in the shock benchmark.
+                if step % 10 == 5 {
+                    let shocked = ChangeBody.marks(venues[index].published.marks.compactMap { $0 }.map { mark in
+                        MarkState(asset: mark.asset, oracle: mark.oracle, mark: Price(raw: mark.mark.raw / 100 * 93))
+                    })
+                    try incremental.consume(venue: index, changes: [shocked])
+                    try full.consume(venue: index, changes: [shocked])
+                    decide()
+                }
+            }
+            if step == 40 || step == 60 {
+                incremental.setStale(venue: 2, step == 40)
+                full.setStale(venue: 2, step == 40)
+                decide()
+            }
+            if step == 80 {
+                incremental.replaceView(venue: 1, with: venues[1].published)
+                full.replaceView(venue: 1, with: venues[1].published)
+                decide()
+            }
+        }
+        #expect(decided > 1_000, "the comparison covers many decisions (\(decided))")
+    }
+
     @Test("a collateral move: the debit leg on one venue, the credit leg on the other, each once; a leg for another venue is refused")
     func collateralMove() throws {
         let scenario = try Self.scenario()

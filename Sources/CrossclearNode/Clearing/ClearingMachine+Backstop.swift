@@ -45,6 +45,8 @@ extension ClearingMachine {
         guard let pool, position > pool.answered[venue] else { return }
         pendingRequests.append(PendingRequest(venue: venue, position: position, request: request))
         requestedAccounts.insert(Leg(venue: venue, account: request.account))
+        // No collateral moves for that trader from now on.
+        if let trader = views[venue].account(request.account)?.trader { markDue(trader) }
     }
 
     /// Answers every pending request, in arrival order, as the simulator's waterfall does past a

@@ -51,6 +51,15 @@ public struct ClearingMachine: Sendable {
     private var versions: [Leg: Int] = [:]
     /// Traders with a collateral move in flight: the report count of each leg when it was decided.
     private var inFlight: [UInt32: [Leg: Int]] = [:]
+    /// Per venue, per asset index: the accounts of netted traders holding a position in the asset
+    /// there (a marks change makes their traders due).
+    private var holders: [[Set<UInt32>]]
+    /// Traders whose credit may have changed since the last ``decideCredits()``: an account, mark or
+    /// stale flag it depends on changed. Every other trader's credit is what was last computed.
+    private var creditsDue: Set<UInt32> = []
+    /// Traders whose collateral moves may have changed since the last ``decideMoves()`` (the same,
+    /// plus a changed credit or backstop request).
+    private var movesDue: Set<UInt32> = []
     /// Per venue: changes consumed, and the position of the last one in the venue's stream.
     private var streamPosition: [MutualPool.RequestPosition]
 
@@ -102,6 +111,7 @@ public struct ClearingMachine: Sendable {
                 venue.markets.contains(asset.config.symbol) ? profile.rules(for: asset.config.assetClass) : nil
             }
         }
+        holders = Array(repeating: Array(repeating: [], count: scenario.assets.count), count: scenario.venues.count)
     }
 
     /// Applies a venue's changes to the view (in stream order, each once), checking every digest the
@@ -117,17 +127,36 @@ public struct ClearingMachine: Sendable {
         for change in changes {
             streamPosition[venue].sequence += 1
             if case .backstopRequest(let request) = change { queue(request, venue: venue, at: streamPosition[venue]) }
-            if case .digest(let digest) = change, digest != views[venue].digest() {
+            switch change {
+            case .digest(let digest) where digest != views[venue].digest():
                 digestMismatches[venue] += 1
                 matched = false
-            }
-            try views[venue].apply(change)
-            if case .account(let state) = change, state.trader != VenueMachine.venueOwned {
+            case .account(let state) where state.trader != VenueMachine.venueOwned:
+                let previous = views[venue].account(state.account)
+                try views[venue].apply(change)
                 let leg = Leg(venue: venue, account: state.account)
                 unconfirmedCuts.remove(leg)
                 versions[leg, default: 0] += 1
-                index(leg, trader: state.trader)
+                if legsOfTrader[state.trader]?.contains(leg) == true {
+                    if isNetted(state.trader) { moveHolder(leg, from: previous?.positions ?? [], to: state.positions) }
+                    markDue(state.trader)
+                } else {
+                    index(leg, trader: state.trader)
+                }
+                continue
+            case .marks(let states):
+                let moved = states.filter { views[venue].mark(asset: Int($0.asset))?.mark != $0.mark }
+                try views[venue].apply(change)
+                for state in moved where Int(state.asset) < holders[venue].count {
+                    for account in holders[venue][Int(state.asset)] {
+                        if let trader = views[venue].account(account)?.trader { markDue(trader) }
+                    }
+                }
+                continue
+            default:
+                break
             }
+            try views[venue].apply(change)
         }
         return matched
     }
@@ -137,16 +166,19 @@ public struct ClearingMachine: Sendable {
 
     /// Marks a venue stale (heartbeat late) or live again.
     public mutating func setStale(venue: Int, _ isStale: Bool) {
+        guard stale[venue] != isStale else { return }
         stale[venue] = isStale
+        for trader in multiVenueTraders where legsOfTrader[trader]?.contains(where: { $0.venue == venue }) == true { markDue(trader) }
     }
 
     /// The credits that changed since the last call, per venue (venues in order, accounts ascending).
     /// A credit is resent when it moves by more than 1% or starts or stops; the first call states
     /// every leg's credit, zero included (a restarted node does not assume what it granted before).
+    /// Only the traders due are recomputed: the others' inputs, hence their credits, are unchanged.
     public mutating func decideCredits() -> [(venue: Int, credits: [CrossMarginCredit])] {
         guard nets else { return [] }
         var byVenue = Array(repeating: [CrossMarginCredit](), count: venues.count)
-        for trader in multiVenueTraders {
+        for trader in Self.takeDue(&creditsDue, listed: multiVenueTraders) {
             let legs = legsOfTrader[trader] ?? []
             let credits = credits(for: legs)
             for (leg, credit) in zip(legs, credits) {
@@ -155,6 +187,7 @@ public struct ClearingMachine: Sendable {
                     guard moved else { continue }
                 }
                 granted[leg] = credit
+                movesDue.insert(trader)
                 byVenue[leg.venue].append(CrossMarginCredit(account: leg.account, thresholdReduction: Amount(raw: credit)))
             }
         }
@@ -236,7 +269,7 @@ public struct ClearingMachine: Sendable {
     public mutating func decideMoves() -> [MoveDecision] {
         guard nets else { return [] }
         var decisions: [MoveDecision] = []
-        for trader in multiVenueTraders {
+        for trader in Self.takeDue(&movesDue, listed: multiVenueTraders) {
             let legs = legsOfTrader[trader] ?? []
             if let flight = inFlight[trader] {
                 guard flight.allSatisfy({ (versions[$0.key] ?? 0) > $0.value }) else { continue }
@@ -266,6 +299,8 @@ public struct ClearingMachine: Sendable {
         return decisions
     }
 
+    /// Records a new leg of `trader`. From its second leg on the trader is netted: its legs'
+    /// positions join the holders.
     private mutating func index(_ leg: Leg, trader: UInt32) {
         var legs = legsOfTrader[trader] ?? []
         guard !legs.contains(leg) else { return }
@@ -276,7 +311,43 @@ public struct ClearingMachine: Sendable {
             let position = multiVenueTraders.partitioningIndex { $0 >= trader }
             // Already listed when a repair (replaceView) had dropped one of its legs.
             if multiVenueTraders[safe: position] != trader { multiVenueTraders.insert(trader, at: position) }
+            for each in legs { moveHolder(each, from: [], to: views[each.venue].account(each.account)?.positions ?? []) }
+        } else if legs.count > 2 {
+            moveHolder(leg, from: [], to: views[leg.venue].account(leg.account)?.positions ?? [])
         }
+        markDue(trader)
+    }
+
+    /// Whether `trader` has legs on two venues or more (and so is netted).
+    private func isNetted(_ trader: UInt32) -> Bool { (legsOfTrader[trader]?.count ?? 0) >= 2 }
+
+    /// Updates the holders for a leg whose positions went from `old` to `new`.
+    private mutating func moveHolder(_ leg: Leg, from old: [PositionState], to new: [PositionState]) {
+        for position in old where Int(position.asset) < holders[leg.venue].count && !new.contains(where: { $0.asset == position.asset }) {
+            holders[leg.venue][Int(position.asset)].remove(leg.account)
+        }
+        for position in new where Int(position.asset) < holders[leg.venue].count {
+            holders[leg.venue][Int(position.asset)].insert(leg.account)
+        }
+    }
+
+    /// Makes every netted trader due: the next decisions recompute everything, which is what the
+    /// incremental ones must equal (tests compare the two).
+    mutating func markAllDue() {
+        for trader in multiVenueTraders { markDue(trader) }
+    }
+
+    /// Marks a trader's credit and moves to be decided again.
+    mutating func markDue(_ trader: UInt32) {
+        creditsDue.insert(trader)
+        movesDue.insert(trader)
+    }
+
+    /// The netted traders among `due`, ascending, and empties it.
+    private static func takeDue(_ due: inout Set<UInt32>, listed: [UInt32]) -> [UInt32] {
+        let traders = due.filter { trader in listed[safe: listed.partitioningIndex { $0 >= trader }] == trader }
+        due.removeAll(keepingCapacity: true)
+        return traders.sorted()
     }
 
     // MARK: - Repair
@@ -304,6 +375,13 @@ public struct ClearingMachine: Sendable {
         }
         // The snapshot shows what the pool's last ADL cuts did on this venue.
         unconfirmedCuts = unconfirmedCuts.filter { $0.venue != venue }
+        holders[venue] = holders[venue].map { _ in [] }
+        for trader in multiVenueTraders {
+            for leg in legsOfTrader[trader] ?? [] where leg.venue == venue {
+                moveHolder(leg, from: [], to: book.account(leg.account)?.positions ?? [])
+            }
+            markDue(trader)
+        }
         repairs[venue] += 1
     }
 }
