@@ -76,7 +76,7 @@ let package = Package(
             name: "CrossclearEngineTests",
             dependencies: ["CrossclearEngine", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "CrossclearStoreTests", dependencies: ["CrossclearStore"]),
+        .testTarget(name: "CrossclearStoreTests", dependencies: ["CrossclearStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "CrossclearWireTests",
             dependencies: [

@@ -142,32 +142,6 @@ public struct JournalTransaction {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM cursor WHERE name = ?"), arguments: [name])
     }
 
-    // MARK: - Outbox
-
-    /// Records an instruction to deliver exactly once; see `Journal.enqueue(id:destination:payload:)`.
-    public func enqueue(id: String, destination: String, payload: [UInt8]) throws -> EnqueueOutcome {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO outbox (id, destination, payload) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING
-            """)
-        try insert.execute(arguments: [id, destination, Data(payload)])
-        if db.changesCount == 1 { return .enqueued }
-        let select = try db.cachedStatement(sql: "SELECT destination, payload FROM outbox WHERE id = ?")
-        guard let row = try Row.fetchOne(select, arguments: [id]) else {
-            throw StoreError(.database, path: path, operation: "enqueue", cause: "outbox id \(id) neither inserted nor found")
-        }
-        let sameDestination = (row[0] as String) == destination
-        let samePayload = [UInt8](row[1] as Data) == payload
-        return sameDestination && samePayload ? .duplicate : .conflict
-    }
-
-    /// Marks the instruction `id` delivered; returns false if it is unknown or already delivered.
-    @discardableResult
-    public func markDelivered(id: String) throws -> Bool {
-        let update = try db.cachedStatement(sql: "UPDATE outbox SET delivered = 1 WHERE id = ? AND delivered = 0")
-        try update.execute(arguments: [id])
-        return db.changesCount == 1
-    }
-
     // MARK: - Snapshots
 
     /// Saves a snapshot; see `Journal.saveSnapshot(stream:epoch:sequence:digest:payload:)`.

@@ -12,6 +12,11 @@ enum Schema {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2") { db in
+            let undelivered = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered = 0") ?? 0
+            guard undelivered == 0 else { throw Schema.UndeliveredOutbox(count: undelivered) }
+            try db.execute(sql: v2)
+        }
         return migrator
     }
 
@@ -67,4 +72,37 @@ enum Schema {
         ) STRICT;
         CREATE INDEX outbox_pending ON outbox (destination, position) WHERE delivered = 0;
         """
+
+    /// v2: the outbox holds runs of consecutive instruction ids, one row per run, and a delivery
+    /// watermark per destination (v1 held a row per instruction with a `delivered` flag). A v1
+    /// journal is migrated only when every instruction in it was delivered.
+    static let v2 = """
+        DROP TABLE outbox;
+
+        -- Instructions to deliver exactly once: a row holds the ids `first`...`last` of one
+        -- destination, enqueued together; rows wholly delivered are dropped.
+        CREATE TABLE outbox_run (
+            destination TEXT NOT NULL CHECK (length(destination) > 0),
+            first INTEGER NOT NULL CHECK (first >= 1),
+            last INTEGER NOT NULL CHECK (last >= first),
+            payload BLOB NOT NULL,
+            PRIMARY KEY (destination, first)
+        ) STRICT, WITHOUT ROWID;
+
+        -- Per destination: the last id enqueued, and the watermark every id up to which was
+        -- delivered.
+        CREATE TABLE outbox_progress (
+            destination TEXT NOT NULL PRIMARY KEY,
+            enqueued INTEGER NOT NULL CHECK (enqueued >= 0),
+            delivered INTEGER NOT NULL CHECK (delivered >= 0 AND delivered <= enqueued)
+        ) STRICT, WITHOUT ROWID;
+        """
+
+    /// A v1 journal still holding undelivered instructions: migrating it would lose them.
+    struct UndeliveredOutbox: Error, CustomStringConvertible {
+        var count: Int
+        var description: String {
+            "the journal holds \(count) undelivered instructions in its v1 outbox: deliver them with the crossclear that wrote it, or start from a fresh state directory"
+        }
+    }
 }

@@ -240,13 +240,13 @@ struct ChainTests {
                 try journal.transaction { transaction in
                     _ = try transaction.append(entries)
                     try transaction.setCursor("acknowledged/venue-a", 3)
-                    _ = try transaction.enqueue(id: "ack-3", destination: "venue-a", payload: [3])
+                    try transaction.enqueue(OutboxRun(destination: "venue-a", first: 1, last: 1, payload: [3]))
                     throw Abort()
                 }
             }
             #expect(try journal.streams().isEmpty)
             #expect(try journal.cursor("acknowledged/venue-a") == nil)
-            #expect(try journal.pending(destination: "venue-a").isEmpty)
+            #expect(try journal.pendingRuns(destination: "venue-a").isEmpty)
             #expect(try journal.append(entries) == [.appended, .appended, .appended])
             try journal.close()
         }

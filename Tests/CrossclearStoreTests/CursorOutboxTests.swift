@@ -32,36 +32,45 @@ struct CursorOutboxTests {
         }
     }
 
-    @Test("outbox: enqueue, duplicate id, pending in order, markDelivered, across reopen")
+    @Test("outbox: runs of consecutive ids per destination, pending in order, a delivery watermark that drops delivered runs, across reopen")
     func outbox() throws {
         try withTemporaryDirectory { directory in
             let path = directory + "/journal.sqlite"
             let journal = try Journal.open(path: path)
-            #expect(try journal.enqueue(id: "adl-1", destination: "venue-b", payload: [1]) == .enqueued)
-            #expect(try journal.enqueue(id: "adl-2", destination: "venue-a", payload: [2]) == .enqueued)
-            #expect(try journal.enqueue(id: "adl-3", destination: "venue-b", payload: [3]) == .enqueued)
-            #expect(try journal.enqueue(id: "adl-1", destination: "venue-b", payload: [1]) == .duplicate)
-            #expect(try journal.enqueue(id: "adl-1", destination: "venue-c", payload: [9]) == .conflict)
+            let first = OutboxRun(destination: "venue-b", first: 1, last: 3, payload: [1, 2, 3])
+            try journal.enqueue(first)
+            try journal.enqueue(OutboxRun(destination: "venue-a", first: 1, last: 1, payload: [9]))
+            try journal.enqueue(OutboxRun(destination: "venue-b", first: 4, last: 4, payload: [4]))
+            for refused in [
+                OutboxRun(destination: "venue-b", first: 6, last: 7, payload: []),  // a gap
+                OutboxRun(destination: "venue-b", first: 4, last: 4, payload: [4]),  // again
+                OutboxRun(destination: "venue-c", first: 1, last: 0, payload: []),  // empty
+                OutboxRun(destination: "", first: 1, last: 1, payload: []),
+            ] {
+                #expect(throws: StoreError.self, "\(refused)") { try journal.enqueue(refused) }
+            }
             try journal.close()
 
             let reopened = try Journal.open(path: path)
-            #expect(try reopened.pending(destination: "venue-b") == [
-                OutboxItem(id: "adl-1", destination: "venue-b", payload: [1]),
-                OutboxItem(id: "adl-3", destination: "venue-b", payload: [3]),
-            ])
-            #expect(try reopened.pending(destination: "venue-b", limit: 1).map(\.id) == ["adl-1"])
-            #expect(try reopened.pending(destination: "venue-c").isEmpty)
-            #expect(try reopened.markDelivered(id: "adl-1"))
-            #expect(try !reopened.markDelivered(id: "adl-1"))
-            #expect(try !reopened.markDelivered(id: "never-enqueued"))
+            #expect(try reopened.pendingRuns(destination: "venue-b").map(\.first) == [1, 4])
+            #expect(try reopened.pendingRuns(destination: "venue-b").first == first)
+            #expect(try reopened.outboxProgress(destination: "venue-b") == OutboxProgress(enqueued: 4, delivered: 0))
+            #expect(try reopened.pendingRuns(destination: "venue-c").isEmpty)
+            #expect(try reopened.markDelivered(destination: "venue-b", through: 2))
+            #expect(try reopened.pendingRuns(destination: "venue-b").map(\.first) == [1, 4], "a run partly delivered stays")
+            #expect(try reopened.markDelivered(destination: "venue-b", through: 3))
+            #expect(try !reopened.markDelivered(destination: "venue-b", through: 2), "the watermark never moves back")
+            #expect(try reopened.pendingRuns(destination: "venue-b").map(\.first) == [4])
+            #expect(try reopened.markDelivered(destination: "venue-b", through: 99), "clamped to the last enqueued")
+            #expect(try !reopened.markDelivered(destination: "venue-c", through: 1), "nothing enqueued there")
             try reopened.close()
 
             let again = try Journal.open(path: path)
-            #expect(try again.pending(destination: "venue-b").map(\.id) == ["adl-3"])
-            #expect(try again.pending(destination: "venue-a").map(\.id) == ["adl-2"])
-            // A delivered id stays known: enqueueing it again is still a no-op.
-            #expect(try again.enqueue(id: "adl-1", destination: "venue-b", payload: [1]) == .duplicate)
-            #expect(try again.pending(destination: "venue-b").map(\.id) == ["adl-3"])
+            #expect(try again.pendingRuns(destination: "venue-b").isEmpty)
+            #expect(try again.outboxProgress(destination: "venue-b") == OutboxProgress(enqueued: 4, delivered: 4))
+            #expect(try again.pendingRuns(destination: "venue-a").map(\.last) == [1])
+            try again.enqueue(OutboxRun(destination: "venue-b", first: 5, last: 5, payload: [5]))
+            #expect(try again.outboxProgress(destination: "venue-b").pending == 1)
             try again.close()
         }
     }

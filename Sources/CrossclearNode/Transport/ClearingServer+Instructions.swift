@@ -14,81 +14,85 @@ extension ClearingServer {
 
     /// Sends instructions to several venues, journaled in **one** transaction together with
     /// `cursors` (the caller's own counters): either every venue's instructions will be delivered
-    /// or none was recorded. How both legs of a cross-venue collateral move stay together. Returns
-    /// the ids per batch, in order.
+    /// or none was recorded. How both legs of a cross-venue collateral move stay together. Each
+    /// venue's instructions of the call are one outbox run (one row). Returns the ids per batch,
+    /// in order.
     public func send(_ batches: [(venue: String, bodies: [InstructionBody])], cursors: [String: Int64] = [:]) async throws -> [[UInt64]] {
         for batch in batches where state.withLock({ $0.venues[batch.venue] == nil }) { throw TransportError.unknownVenue(batch.venue) }
         guard batches.contains(where: { !$0.bodies.isEmpty }) || !cursors.isEmpty else { return batches.map { _ in [] } }
-        let ids = try await journal.transaction { transaction in
-            var result: [[UInt64]] = []
+        let (ids, enqueued) = try await journal.transaction { transaction in
+            var instructions: [String: [Instruction]] = [:]
+            var ids: [[UInt64]] = []
             for (venue, bodies) in batches {
-                let cursor = TransportJournal.instructionIDCursor(venue: venue)
-                let last = UInt64(try transaction.cursor(cursor) ?? 0)
-                var ids: [UInt64] = []
-                for (offset, body) in bodies.enumerated() {
-                    let id = last + 1 + UInt64(offset)
-                    let payload = try TransportJournal.payload(of: Instruction(id: id, body: body))
-                    _ = try transaction.enqueue(
-                        id: TransportJournal.outboxID(venue: venue, instruction: id), destination: venue, payload: payload)
-                    ids.append(id)
+                var next = try instructions[venue]?.last.map { $0.id + 1 } ?? transaction.outboxProgress(destination: venue).enqueued + 1
+                var batchIDs: [UInt64] = []
+                for body in bodies {
+                    instructions[venue, default: []].append(Instruction(id: next, body: body))
+                    batchIDs.append(next)
+                    next += 1
                 }
-                if !bodies.isEmpty { try transaction.setCursor(cursor, Int64(last) + Int64(bodies.count)) }
-                result.append(ids)
+                ids.append(batchIDs)
+            }
+            var enqueued: [String: UInt64] = [:]
+            for venue in instructions.keys.sorted() {
+                let run = try TransportJournal.run(of: instructions[venue] ?? [], venue: venue)
+                try transaction.enqueue(run)
+                enqueued[venue] = run.last
             }
             for name in cursors.keys.sorted() { try transaction.setCursor(name, cursors[name, default: 0]) }
-            return result
+            return (ids, enqueued)
         }
-        for (batch, batchIDs) in zip(batches, ids) where !batchIDs.isEmpty {
-            let session = state.withLock { state in
-                state.venues[batch.venue]?.pendingInstructions.formUnion(batchIDs)
-                return state.venues[batch.venue]?.session
+        for (venue, last) in enqueued {
+            let session = withVenue(venue) { state in
+                state.outbox.enqueued = max(state.outbox.enqueued, last)
+                return state.session
             }
             session?.wakeOutbox()
         }
         return ids
     }
 
-    /// Marks the given instruction ids of `venue` delivered (those still pending), in one transaction.
+    /// Moves the venue's delivered watermark over the acknowledged `ids` (ascending) that continue
+    /// it. The venue applies and acknowledges instructions in id order, so an id past a gap is
+    /// left for the resend after the next reconnect (the venue deduplicates by id).
     func markDelivered(_ ids: [UInt64], venue: String) async throws {
-        let pending = state.withLock { $0.venues[venue]?.pendingInstructions ?? [] }
-        let delivered = ids.filter(pending.contains)
-        guard !delivered.isEmpty else { return }
-        try await journal.transaction { transaction in
-            for id in delivered {
-                _ = try transaction.markDelivered(id: TransportJournal.outboxID(venue: venue, instruction: id))
-            }
+        var through = withVenue(venue) { $0.outbox.delivered }
+        for id in ids where id > through {
+            guard id == through + 1 else { break }
+            through = id
         }
-        state.withLock { _ = $0.venues[venue]?.pendingInstructions.subtract(delivered) }
+        try await markDelivered(upTo: through, venue: venue)
     }
 
-    /// Marks delivered every pending instruction of `venue` with an id up to `watermark` (the
-    /// Hello's `lastInstructionAcknowledged`).
+    /// Durably marks delivered every instruction of `venue` with an id up to `watermark` (at most
+    /// the last journaled; from an acknowledgement, or the Hello's `lastInstructionAcknowledged`).
     func markDelivered(upTo watermark: UInt64, venue: String) async throws {
-        let covered = state.withLock { state in
-            (state.venues[venue]?.pendingInstructions ?? []).filter { $0 <= watermark }.sorted()
-        }
-        try await markDelivered(covered, venue: venue)
+        let progress = withVenue(venue) { $0.outbox }
+        let through = min(watermark, progress.enqueued)
+        guard through > progress.delivered else { return }
+        try await journal.transaction { _ = try $0.markDelivered(destination: venue, through: through) }
+        withVenue(venue) { $0.outbox.delivered = max($0.outbox.delivered, through) }
     }
 
     /// Sends the venue's pending instructions each time the session's outbox is woken, in id
-    /// order, each id once per connection (the first wake sends everything pending).
+    /// order, each run once per connection (the first wake sends everything pending).
     ///
-    /// Only ids already in the venue's in-memory pending set go out, and only as an unbroken run
-    /// from the oldest: `send` commits ids to the journal before it adds them to that set, and an id
-    /// sent (and acknowledged) in between would never be marked delivered.
+    /// Only runs already known to the venue's state go out: `send` commits a run to the journal
+    /// before it records its last id there, and a run sent (and acknowledged) in between would
+    /// never be marked delivered.
     func pumpOutbox(_ session: ClearingSession) async throws {
         var lastSent: UInt64 = 0
         for await _ in session.outboxWakes {
-            let known = state.withLock { $0.venues[session.venue]?.pendingInstructions ?? [] }
-            let pending = try journal.pending(destination: session.venue)
-            let ordered = try pending.map { item throws(TransportError) in try TransportJournal.instruction(from: item) }
-                .sorted { $0.id < $1.id }
-            let instructions = ordered.prefix { known.contains($0.id) }.filter { $0.id > lastSent }
-            guard let last = instructions.last else { continue }
-            for batch in InstructionBatch.split(Array(instructions), maximumFrameLength: wire.maximumFrameLength) {
-                try await session.outbound.write(.instructionBatch(batch))
+            let known = withVenue(session.venue) { $0.outbox.enqueued }
+            guard known > lastSent else { continue }
+            for run in try journal.pendingRuns(destination: session.venue) where run.last > lastSent {
+                guard run.last <= known else { break }
+                let instructions = try TransportJournal.instructions(in: run)
+                for batch in InstructionBatch.split(instructions, maximumFrameLength: wire.maximumFrameLength) {
+                    try await session.outbound.write(.instructionBatch(batch))
+                }
+                lastSent = run.last
             }
-            lastSent = last.id
         }
     }
 }

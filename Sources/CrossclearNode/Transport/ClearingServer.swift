@@ -93,8 +93,9 @@ public final class ClearingServer: Service, Sendable {
         var lastHeard: ContinuousClock.Instant?
         /// Whether the venue is currently considered stale.
         var stale = true
-        /// Instruction ids journaled in the outbox and not yet acknowledged.
-        var pendingInstructions: Set<UInt64>
+        /// The outbox: the last instruction id journaled (and so free to send), and the watermark
+        /// up to which every id was acknowledged.
+        var outbox: OutboxProgress
         /// The snapshot request outstanding on the current connection (at most one per venue).
         var snapshotRequest: SnapshotRequestState?
         /// After a repair: the consumer's view holds every change of this epoch up to this
@@ -162,8 +163,7 @@ public final class ClearingServer: Service, Sendable {
                 tracker = SequenceTracker(
                     epoch: epoch, lastSequence: UInt64(head.sequence), lastHash: try ChainHash(bytes: head.hash))
             }
-            let pending = try journal.pending(destination: venue).map { try TransportJournal.instruction(from: $0).id }
-            result[venue] = VenueState(tracker: tracker, pendingInstructions: Set(pending))
+            result[venue] = VenueState(tracker: tracker, outbox: try journal.outboxProgress(destination: venue))
         }
         return result
     }
@@ -184,7 +184,7 @@ public final class ClearingServer: Service, Sendable {
         VenueLinkStatus(
             venue: venue, connected: venueState.session != nil, stale: venueState.stale,
             epoch: venueState.tracker.epoch, lastAppliedSequence: venueState.tracker.lastSequence,
-            lastReportedDigest: venueState.lastDigest, pendingInstructions: venueState.pendingInstructions.count)
+            lastReportedDigest: venueState.lastDigest, pendingInstructions: Int(venueState.outbox.pending))
     }
 
     // MARK: - Running

@@ -22,13 +22,6 @@ enum TransportJournal {
     /// The cursor holding the largest epoch a venue announced in a Hello: `epoch/<venue>`.
     static func epochCursor(venue: String) -> String { "epoch/\(venue)" }
 
-    /// The cursor holding the last instruction id assigned to a venue: `instructions/<venue>/last-id`.
-    static func instructionIDCursor(venue: String) -> String { "instructions/\(venue)/last-id" }
-
-    /// The outbox id of an instruction: `instruction/<venue>/<id>` (the outbox destination is the
-    /// venue name).
-    static func outboxID(venue: String, instruction id: UInt64) -> String { "instruction/\(venue)/\(id)" }
-
     // MARK: - Changes
 
     /// The journal entry recording `change` in `stream`, reusing the wire's chain hash.
@@ -74,25 +67,42 @@ enum TransportJournal {
 
     // MARK: - Instructions
 
-    /// The outbox payload of an instruction: the frame of an InstructionBatch holding only it.
-    static func payload(of instruction: Instruction) throws(WireError) -> [UInt8] {
+    /// The outbox run of `instructions` (consecutive ids) for `venue`: their InstructionBatch frames
+    /// back to back, each within the largest frame a node may configure.
+    static func run(of instructions: [Instruction], venue: String) throws(WireError) -> OutboxRun {
         var buffer = ByteBuffer()
-        try WireEncoder().encode(.instructionBatch(InstructionBatch(instructions: [instruction])), into: &buffer)
-        return buffer.readBytes(length: buffer.readableBytes) ?? []
+        let encoder = WireEncoder(configuration: storedFrames)
+        for batch in InstructionBatch.split(instructions, maximumFrameLength: storedFrames.maximumFrameLength) {
+            try encoder.encode(.instructionBatch(batch), into: &buffer)
+        }
+        return OutboxRun(
+            destination: venue, first: instructions.first?.id ?? 0, last: instructions.last?.id ?? 0,
+            payload: buffer.readBytes(length: buffer.readableBytes) ?? [])
     }
 
-    /// The instruction an outbox payload holds.
-    static func instruction(from item: OutboxItem) throws(TransportError) -> Instruction {
-        var buffer = ByteBuffer(bytes: item.payload)
-        let message: WireMessage?
+    /// The instructions an outbox run holds, checked to be its ids `first...last` in order.
+    static func instructions(in run: OutboxRun) throws(TransportError) -> [Instruction] {
+        var buffer = ByteBuffer(bytes: run.payload)
+        var instructions: [Instruction] = []
         do {
-            message = try WireDecoder().decodeFrame(from: &buffer)
+            for message in try WireDecoder(configuration: storedFrames).decodeFrames(from: &buffer) {
+                guard case .instructionBatch(let batch) = message else {
+                    throw TransportError.unreadableJournalRecord("outbox run \(run.destination) \(run.first)...\(run.last) holds a \(message.type)")
+                }
+                instructions += batch.instructions
+            }
+        } catch let error as TransportError {
+            throw error
         } catch {
-            throw .unreadableJournalRecord("outbox item \(item.id): \(error)")
+            throw .unreadableJournalRecord("outbox run \(run.destination) \(run.first)...\(run.last): \(error)")
         }
-        guard case .instructionBatch(let batch) = message, batch.instructions.count == 1, buffer.readableBytes == 0 else {
-            throw .unreadableJournalRecord("outbox item \(item.id) does not hold exactly one instruction")
+        guard buffer.readableBytes == 0, instructions.map(\.id) == Array(run.first...run.last) else {
+            throw .unreadableJournalRecord("outbox run \(run.destination) \(run.first)...\(run.last) does not hold exactly those ids")
         }
-        return batch.instructions[0]
+        return instructions
     }
+
+    /// Frames stored in the outbox may be as large as any node may configure (a run is split again
+    /// to the link's own maximum when it is sent).
+    private static let storedFrames = WireConfiguration(maximumFrameLength: WireProtocol.largestMaximumFrameLength)!
 }
