@@ -46,7 +46,7 @@ extension ClearingMachine {
         pendingRequests.append(PendingRequest(venue: venue, position: position, request: request))
         requestedAccounts.insert(Leg(venue: venue, account: request.account))
         // No collateral moves for that trader from now on.
-        if let trader = views[venue].account(request.account)?.trader { markDue(trader) }
+        if let trader = views[venue].account(request.account)?.trader, (legsOfTrader[trader]?.count ?? 0) >= 2 { markDue(trader) }
     }
 
     /// Answers every pending request, in arrival order, as the simulator's waterfall does past a

@@ -44,22 +44,27 @@ public struct ClearingMachine: Sendable {
     private(set) var legsOfTrader: [UInt32: [Leg]] = [:]
     /// Traders with accounts on several venues, ascending.
     private var multiVenueTraders: [UInt32] = []
-    /// The credit last granted per (venue, account), Amount raw.
-    private var granted: [Leg: Int64] = [:]
+    /// The credit last granted per (venue, account), Amount raw; nil before the first.
+    private var granted: LegTable<Int64?>
     /// How many account states each leg's venue has reported (a move is known to be seen once both
     /// of its accounts have been reported again).
-    private var versions: [Leg: Int] = [:]
+    private var versions: LegTable<Int>
     /// Traders with a collateral move in flight: the report count of each leg when it was decided.
     private var inFlight: [UInt32: [Leg: Int]] = [:]
     /// Per venue, per asset index: the accounts of netted traders holding a position in the asset
-    /// there (a marks change makes their traders due).
-    private var holders: [[Set<UInt32>]]
+    /// there, with their trader (a marks change makes those traders due).
+    private var holders: [[[UInt32: UInt32]]]
     /// Traders whose credit may have changed since the last ``decideCredits()``: an account, mark or
     /// stale flag it depends on changed. Every other trader's credit is what was last computed.
     private var creditsDue: Set<UInt32> = []
     /// Traders whose collateral moves may have changed since the last ``decideMoves()`` (the same,
     /// plus a changed credit or backstop request).
     private var movesDue: Set<UInt32> = []
+    /// Counts changes to the views, so that margins computed by ``decideCredits()`` are reused by
+    /// ``decideMoves()`` only while the views are as they were.
+    private var viewVersion = 0
+    /// The margins ``decideCredits()`` computed last, per trader, at `viewVersion` `version`.
+    private var roundMargins: (version: Int, byTrader: [UInt32: TraderMargins]) = (-1, [:])
     /// Per venue: changes consumed, and the position of the last one in the venue's stream.
     private var streamPosition: [MutualPool.RequestPosition]
 
@@ -111,7 +116,9 @@ public struct ClearingMachine: Sendable {
                 venue.markets.contains(asset.config.symbol) ? profile.rules(for: asset.config.assetClass) : nil
             }
         }
-        holders = Array(repeating: Array(repeating: [], count: scenario.assets.count), count: scenario.venues.count)
+        holders = Array(repeating: Array(repeating: [:], count: scenario.assets.count), count: scenario.venues.count)
+        granted = LegTable(venues: scenario.venues.count, empty: nil)
+        versions = LegTable(venues: scenario.venues.count, empty: 0)
     }
 
     /// Applies a venue's changes to the view (in stream order, each once), checking every digest the
@@ -123,6 +130,7 @@ public struct ClearingMachine: Sendable {
         throws(MarginBookError) -> Bool
     {
         var matched = true
+        viewVersion += 1
         if let start { streamPosition[venue] = MutualPool.RequestPosition(epoch: start.epoch, sequence: start.sequence - 1) }
         for change in changes {
             streamPosition[venue].sequence += 1
@@ -136,9 +144,10 @@ public struct ClearingMachine: Sendable {
                 try views[venue].apply(change)
                 let leg = Leg(venue: venue, account: state.account)
                 unconfirmedCuts.remove(leg)
-                versions[leg, default: 0] += 1
+                versions[leg] += 1
                 if legsOfTrader[state.trader]?.contains(leg) == true {
-                    if isNetted(state.trader) { moveHolder(leg, from: previous?.positions ?? [], to: state.positions) }
+                    guard isNetted(state.trader) else { continue }
+                    moveHolder(leg, trader: state.trader, from: previous?.positions ?? [], to: state.positions)
                     markDue(state.trader)
                 } else {
                     index(leg, trader: state.trader)
@@ -148,9 +157,7 @@ public struct ClearingMachine: Sendable {
                 let moved = states.filter { views[venue].mark(asset: Int($0.asset))?.mark != $0.mark }
                 try views[venue].apply(change)
                 for state in moved where Int(state.asset) < holders[venue].count {
-                    for account in holders[venue][Int(state.asset)] {
-                        if let trader = views[venue].account(account)?.trader { markDue(trader) }
-                    }
+                    for trader in holders[venue][Int(state.asset)].values { markDue(trader) }
                 }
                 continue
             default:
@@ -162,7 +169,7 @@ public struct ClearingMachine: Sendable {
     }
 
     /// The credit granted now, over every account (Amount raw).
-    public var creditGranted: Int64 { granted.values.reduce(0, +) }
+    public var creditGranted: Int64 { granted.reduce(0) { $0 + ($1 ?? 0) } }
 
     /// Marks a venue stale (heartbeat late) or live again.
     public mutating func setStale(venue: Int, _ isStale: Bool) {
@@ -178,9 +185,12 @@ public struct ClearingMachine: Sendable {
     public mutating func decideCredits() -> [(venue: Int, credits: [CrossMarginCredit])] {
         guard nets else { return [] }
         var byVenue = Array(repeating: [CrossMarginCredit](), count: venues.count)
-        for trader in Self.takeDue(&creditsDue, listed: multiVenueTraders) {
+        roundMargins = (viewVersion, [:])
+        for trader in Self.take(&creditsDue) {
             let legs = legsOfTrader[trader] ?? []
-            let credits = credits(for: legs)
+            let margins = margins(of: legs)
+            if let margins { roundMargins.byTrader[trader] = margins }
+            let credits = credits(for: legs, margins: margins)
             for (leg, credit) in zip(legs, credits) {
                 if let previous = granted[leg] {
                     let moved = credit == 0 ? previous != 0 : previous == 0 || abs(credit - previous) * 100 > previous
@@ -207,47 +217,68 @@ public struct ClearingMachine: Sendable {
     /// An account's margin at its venue's marks in the view; nil while a mark or the rules of one of
     /// its positions are unknown.
     func margin(of state: AccountState, venue: Int) -> AccountMargin? {
+        var nets: [NetPosition] = []
+        return margin(of: state, venue: venue, netting: &nets)
+    }
+
+    /// A trader's net position in one asset over its legs: the mark of the first leg holding it,
+    /// and the venue whose rules for it are the strictest.
+    private struct NetPosition {
+        var asset: Int
+        var size: Int64
+        var mark: Price
+        var rulesVenue: Int
+    }
+
+    /// ``margin(of:venue:)``, adding each position to `nets`.
+    private func margin(of state: AccountState, venue: Int, netting nets: inout [NetPosition]) -> AccountMargin? {
         var margin = AccountMargin(collateral: state.collateral.raw, equity: state.collateral.raw, maintenance: 0, grossNotional: 0)
+        let venueRules = rules[venue]
         for position in state.positions {
             let asset = Int(position.asset)
-            guard let mark = views[venue].mark(asset: asset)?.mark, let rules = rules[venue][safe: asset] ?? nil else { return nil }
+            guard let mark = views[venue].mark(asset: asset)?.mark, asset < venueRules.count, let rules = venueRules[asset] else { return nil }
             let value = position.quantity.markValue(at: mark)
             margin.equity += value.raw - position.basis.raw
             margin.maintenance += rules.maintenance(notional: value.magnitude).raw
             margin.grossNotional += value.magnitude.raw
+            if let index = nets.firstIndex(where: { $0.asset == asset }) {
+                nets[index].size += position.quantity.raw
+                let strictest = self.rules[nets[index].rulesVenue][asset]!
+                if rules.tiers[0].maintenance > strictest.tiers[0].maintenance { nets[index].rulesVenue = venue }
+            } else {
+                nets.append(NetPosition(asset: asset, size: position.quantity.raw, mark: mark, rulesVenue: venue))
+            }
         }
         return margin
     }
 
+    /// Each leg's margin and the portfolio requirement on the trader's net position.
+    private typealias TraderMargins = (legs: [AccountMargin], netted: Int64)
+
     /// Each leg's margin at its venue's marks and the portfolio requirement on the trader's net
     /// position per asset (strictest rules among the legs); nil while a leg or a mark is unknown.
-    private func margins(of legs: [Leg]) -> (legs: [AccountMargin], netted: Int64)? {
+    private func margins(of legs: [Leg]) -> TraderMargins? {
         var result: [AccountMargin] = []
-        var netByAsset: [Int: (size: Int64, mark: Price, rules: MarketRules)] = [:]
+        result.reserveCapacity(legs.count)
+        var nets: [NetPosition] = []
         for leg in legs {
-            guard let state = views[leg.venue].account(leg.account), let margin = margin(of: state, venue: leg.venue) else { return nil }
-            for position in state.positions {
-                let asset = Int(position.asset)
-                // `margin(of:venue:)` found the mark and rules of every position.
-                guard let mark = views[leg.venue].mark(asset: asset)?.mark, let rules = rules[leg.venue][safe: asset] ?? nil else { return nil }
-                var net = netByAsset[asset] ?? (0, mark, rules)
-                net.size += position.quantity.raw
-                if rules.tiers[0].maintenance > net.rules.tiers[0].maintenance { net.rules = rules }
-                netByAsset[asset] = net
-            }
+            guard let state = views[leg.venue].account(leg.account),
+                  let margin = margin(of: state, venue: leg.venue, netting: &nets) else { return nil }
             result.append(margin)
         }
-        let netted = netByAsset.values.reduce(Int64(0)) { sum, net in
-            sum + net.rules.maintenance(notional: Quantity(raw: net.size).magnitude.value(at: net.mark, rounding: .up)).raw
+        let netted = nets.reduce(Int64(0)) { sum, net in
+            let rules = self.rules[net.rulesVenue][net.asset]!
+            return sum + rules.maintenance(notional: Quantity(raw: net.size).magnitude.value(at: net.mark, rounding: .up)).raw
         }
         return (result, netted)
     }
 
-    /// The credit of each leg (Amount raw), zero when the trader cannot be netted now.
-    private func credits(for legs: [Leg]) -> [Int64] {
+    /// The credit of each leg (Amount raw) given their `margins`, zero when the trader cannot be
+    /// netted now.
+    private func credits(for legs: [Leg], margins: TraderMargins?) -> [Int64] {
         let none = Array(repeating: Int64(0), count: legs.count)
         if policy == .withdrawCredit, legs.contains(where: { stale[$0.venue] }) { return none }
-        guard let (margins, netted) = margins(of: legs) else { return none }
+        guard let (margins, netted) = margins else { return none }
         let total = margins.reduce(0) { $0 + $1.maintenance }
         guard total > 0 else { return none }
         let credit = Amount(raw: max(0, total - netted)).scaled(by: creditCap, rounding: .down).raw
@@ -269,16 +300,17 @@ public struct ClearingMachine: Sendable {
     public mutating func decideMoves() -> [MoveDecision] {
         guard nets else { return [] }
         var decisions: [MoveDecision] = []
-        for trader in Self.takeDue(&movesDue, listed: multiVenueTraders) {
+        for trader in Self.take(&movesDue) {
             let legs = legsOfTrader[trader] ?? []
             if let flight = inFlight[trader] {
-                guard flight.allSatisfy({ (versions[$0.key] ?? 0) > $0.value }) else { continue }
+                guard flight.allSatisfy({ versions[$0.key] > $0.value }) else { continue }
                 inFlight[trader] = nil
             }
             // Never to or from a stale venue, nor for a trader with an account that asked the pool.
             guard !legs.contains(where: { stale[$0.venue] || requestedAccounts.contains($0) }),
                   legs.contains(where: { (granted[$0] ?? 0) > 0 }),
-                  let (margins, _) = margins(of: legs) else { continue }
+                  let (margins, _) = (roundMargins.version == viewVersion ? roundMargins.byTrader[trader] : nil) ?? margins(of: legs)
+            else { continue }
             let threshold = zip(legs, margins).map { max(0, $1.maintenance - (granted[$0] ?? 0)) }
             var surplus = zip(margins, threshold).map { $0.equity - $1 }
             let decided = decisions.count
@@ -293,7 +325,7 @@ public struct ClearingMachine: Sendable {
                 }
             }
             if decisions.count > decided {
-                inFlight[trader] = Dictionary(uniqueKeysWithValues: legs.map { ($0, versions[$0] ?? 0) })
+                inFlight[trader] = Dictionary(uniqueKeysWithValues: legs.map { ($0, versions[$0]) })
             }
         }
         return decisions
@@ -311,23 +343,23 @@ public struct ClearingMachine: Sendable {
             let position = multiVenueTraders.partitioningIndex { $0 >= trader }
             // Already listed when a repair (replaceView) had dropped one of its legs.
             if multiVenueTraders[safe: position] != trader { multiVenueTraders.insert(trader, at: position) }
-            for each in legs { moveHolder(each, from: [], to: views[each.venue].account(each.account)?.positions ?? []) }
+            for each in legs { moveHolder(each, trader: trader, from: [], to: views[each.venue].account(each.account)?.positions ?? []) }
         } else if legs.count > 2 {
-            moveHolder(leg, from: [], to: views[leg.venue].account(leg.account)?.positions ?? [])
+            moveHolder(leg, trader: trader, from: [], to: views[leg.venue].account(leg.account)?.positions ?? [])
         }
-        markDue(trader)
+        if legs.count >= 2 { markDue(trader) }
     }
 
     /// Whether `trader` has legs on two venues or more (and so is netted).
     private func isNetted(_ trader: UInt32) -> Bool { (legsOfTrader[trader]?.count ?? 0) >= 2 }
 
-    /// Updates the holders for a leg whose positions went from `old` to `new`.
-    private mutating func moveHolder(_ leg: Leg, from old: [PositionState], to new: [PositionState]) {
+    /// Updates the holders for a leg of `trader` whose positions went from `old` to `new`.
+    private mutating func moveHolder(_ leg: Leg, trader: UInt32, from old: [PositionState], to new: [PositionState]) {
         for position in old where Int(position.asset) < holders[leg.venue].count && !new.contains(where: { $0.asset == position.asset }) {
-            holders[leg.venue][Int(position.asset)].remove(leg.account)
+            holders[leg.venue][Int(position.asset)][leg.account] = nil
         }
         for position in new where Int(position.asset) < holders[leg.venue].count {
-            holders[leg.venue][Int(position.asset)].insert(leg.account)
+            holders[leg.venue][Int(position.asset)][leg.account] = trader
         }
     }
 
@@ -337,17 +369,17 @@ public struct ClearingMachine: Sendable {
         for trader in multiVenueTraders { markDue(trader) }
     }
 
-    /// Marks a trader's credit and moves to be decided again.
+    /// Marks a listed trader's credit and moves to be decided again.
     mutating func markDue(_ trader: UInt32) {
         creditsDue.insert(trader)
         movesDue.insert(trader)
     }
 
-    /// The netted traders among `due`, ascending, and empties it.
-    private static func takeDue(_ due: inout Set<UInt32>, listed: [UInt32]) -> [UInt32] {
-        let traders = due.filter { trader in listed[safe: listed.partitioningIndex { $0 >= trader }] == trader }
+    /// The traders `due` holds, ascending, and empties it.
+    private static func take(_ due: inout Set<UInt32>) -> [UInt32] {
+        let traders = due.sorted()
         due.removeAll(keepingCapacity: true)
-        return traders.sorted()
+        return traders
     }
 
     // MARK: - Repair
@@ -360,6 +392,7 @@ public struct ClearingMachine: Sendable {
     /// comes out zero, so the next ``decideCredits()`` revokes it.
     public mutating func replaceView(venue: Int, with book: MarginBook) {
         views[venue] = book
+        viewVersion += 1
         for (trader, legs) in legsOfTrader {
             let kept = legs.filter { $0.venue != venue || book.account($0.account)?.trader == trader }
             guard kept.count != legs.count else { continue }
@@ -370,15 +403,15 @@ public struct ClearingMachine: Sendable {
         }
         for case let state? in book.accounts where state.trader != VenueMachine.venueOwned {
             let leg = Leg(venue: venue, account: state.account)
-            versions[leg, default: 0] += 1
+            versions[leg] += 1
             index(leg, trader: state.trader)
         }
         // The snapshot shows what the pool's last ADL cuts did on this venue.
         unconfirmedCuts = unconfirmedCuts.filter { $0.venue != venue }
-        holders[venue] = holders[venue].map { _ in [] }
+        holders[venue] = holders[venue].map { _ in [:] }
         for trader in multiVenueTraders {
             for leg in legsOfTrader[trader] ?? [] where leg.venue == venue {
-                moveHolder(leg, from: [], to: book.account(leg.account)?.positions ?? [])
+                moveHolder(leg, trader: trader, from: [], to: book.account(leg.account)?.positions ?? [])
             }
             markDue(trader)
         }
@@ -407,4 +440,33 @@ public struct MoveDecision: Sendable, Hashable {
     public var from: ClearingMachine.Leg
     public var to: ClearingMachine.Leg
     public var amount: Amount
+}
+
+/// A value per (venue, account), in arrays indexed by account number (a venue numbers its accounts
+/// densely from 0, and ``MarginBook`` bounds them).
+struct LegTable<Value: Sendable>: Sendable {
+    private var values: [[Value]]
+    private let empty: Value
+
+    /// A table of `venues` venues where every leg holds `empty`.
+    init(venues: Int, empty: Value) {
+        values = Array(repeating: [], count: venues)
+        self.empty = empty
+    }
+
+    subscript(leg: ClearingMachine.Leg) -> Value {
+        get { Int(leg.account) < values[leg.venue].count ? values[leg.venue][Int(leg.account)] : empty }
+        set {
+            let index = Int(leg.account)
+            if index >= values[leg.venue].count {
+                values[leg.venue].append(contentsOf: repeatElement(empty, count: index + 1 - values[leg.venue].count))
+            }
+            values[leg.venue][index] = newValue
+        }
+    }
+
+    /// Folds every leg's value, venues in order, accounts ascending.
+    func reduce<Result>(_ initial: Result, _ next: (Result, Value) -> Result) -> Result {
+        values.reduce(initial) { $1.reduce($0, next) }
+    }
 }
