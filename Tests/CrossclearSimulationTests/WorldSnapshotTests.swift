@@ -61,6 +61,32 @@ struct WorldSnapshotTests {
         #expect(Mirror(reflecting: VenueOpenInterest(venue: "", startNotional: .zero, endNotional: .zero)).children.count == 3)
     }
 
+    @Test("sparse columns round-trip, and a sparse column of another length or with indices out of order is refused")
+    func sparseColumns() throws {
+        let values: [Int64] = [5, 5, -1, 5, Int64.max, 5, 0]
+        let flags = [false, true, false, false, true]
+        var writer = StateWriter()
+        writer.writeSparse(values, base: 5)
+        writer.writeSparse(flags)
+        writer.writeSparse([], base: 0)
+        var reader = StateReader(writer.bytes)
+        #expect(try reader.readSparse(count: values.count) == values)
+        #expect(try reader.readSparseBools(count: flags.count) == flags)
+        #expect(try reader.readSparse(count: 0) == [])
+        #expect(reader.remaining == 0)
+
+        var wrongLength = StateReader(writer.bytes)
+        #expect(throws: StateDecodingError.self) { _ = try wrongLength.readSparse(count: values.count + 1) }
+        // Indices 2 and 4 swapped.
+        var swapped = StateWriter()
+        swapped.write(Int64(values.count))
+        swapped.write(Int64(5))
+        swapped.write([UInt32(4), 2])
+        swapped.write([Int64.max, -1])
+        var swappedReader = StateReader(swapped.bytes)
+        #expect(throws: StateDecodingError.self) { _ = try swappedReader.readSparse(count: values.count) }
+    }
+
     @Test("damaged or foreign bytes throw instead of trapping")
     func damagedBytes() throws {
         var world = World(config: Self.scenario.engineConfig(design: .sharedPool))

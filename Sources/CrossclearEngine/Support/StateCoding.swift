@@ -41,6 +41,27 @@ public struct StateWriter: Sendable {
         bytes.append(contentsOf: values.lazy.map { $0 ? 1 : 0 })
     }
 
+    /// Writes integers most of which equal `base`: the count, `base`, then the indices (ascending)
+    /// and values of the others. Read back with ``StateReader/readSparse(count:)``.
+    public mutating func writeSparse(_ values: [Int64], base: Int64) {
+        var indices: [UInt32] = []
+        var others: [Int64] = []
+        for (index, value) in values.enumerated() where value != base {
+            indices.append(UInt32(index))
+            others.append(value)
+        }
+        write(Int64(values.count))
+        write(base)
+        write(indices)
+        write(others)
+    }
+
+    /// Writes Booleans most of which are false: the count, then the indices of the true ones.
+    public mutating func writeSparse(_ values: [Bool]) {
+        write(Int64(values.count))
+        write(values.indices.filter { values[$0] }.map { UInt32($0) })
+    }
+
     /// Writes a string as its UTF-8 byte count and bytes.
     public mutating func write(_ string: String) {
         write(Array(string.utf8))
@@ -130,6 +151,41 @@ public struct StateReader {
         }
         offset += count
         return values
+    }
+
+    /// Reads what ``StateWriter/writeSparse(_:base:)`` wrote, which must hold `count` integers.
+    public mutating func readSparse(count: Int) throws(StateDecodingError) -> [Int64] {
+        let start = offset
+        let written: Int64 = try read()
+        guard written == Int64(count) else { throw .mismatch("\(written) values where \(count) were expected") }
+        let base: Int64 = try read()
+        let indices: [UInt32] = try readArray()
+        let others: [Int64] = try readArray()
+        guard indices.count == others.count, Self.isAscending(indices, below: count) else {
+            throw .invalid("the indices of a sparse array are not ascending below \(count)", at: start)
+        }
+        var values = [Int64](repeating: base, count: count)
+        for (index, value) in zip(indices, others) { values[Int(index)] = value }
+        return values
+    }
+
+    /// Reads what ``StateWriter/writeSparse(_:)-(Array<Bool>)`` wrote, which must hold `count` Booleans.
+    public mutating func readSparseBools(count: Int) throws(StateDecodingError) -> [Bool] {
+        let start = offset
+        let written: Int64 = try read()
+        guard written == Int64(count) else { throw .mismatch("\(written) flags where \(count) were expected") }
+        let indices: [UInt32] = try readArray()
+        guard Self.isAscending(indices, below: count) else {
+            throw .invalid("the indices of a sparse array are not ascending below \(count)", at: start)
+        }
+        var values = [Bool](repeating: false, count: count)
+        for index in indices { values[Int(index)] = true }
+        return values
+    }
+
+    private static func isAscending(_ indices: [UInt32], below count: Int) -> Bool {
+        guard let last = indices.last else { return true }
+        return Int(last) < count && zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }
     }
 
     /// Reads a string written as UTF-8.

@@ -10,7 +10,9 @@ extension World {
 
     /// Appends the world's mutable state (everything but `config`) to `writer`.
     public func encodeState(into writer: inout StateWriter) {
-        writer.reserveCapacity(venues.reduce(4_096) { $0 + $1.accountCount * (64 + 20 * $1.markets.count) })
+        writer.reserveCapacity(venues.reduce(4_096 + samples.count * StepSample.encodedSize + traderCount * 64) { total, venue in
+            total + venue.accountCount * 56 + venue.holders.reduce(0) { $0 + $1.count } * 40
+        })
         writer.write(World.stateFormat)
         writer.write(Int64(venues.count))
         for venue in venues { venue.encodeState(into: &writer) }
@@ -150,16 +152,18 @@ extension Venue {
         writer.write(random.state)
         writer.write(owner)
         writer.write(collateral)
+        // Most accounts hold a position in few of the venue's markets, were never liquidated and
+        // have no credit: those columns are written sparse.
         for slot in markets.indices {
-            writer.write(quantity[slot])
-            writer.write(basis[slot])
+            writer.writeSparse(quantity[slot], base: 0)
+            writer.writeSparse(basis[slot], base: 0)
             writer.write(holders[slot])
-            writer.write(isHolder[slot])
+            writer.writeSparse(isHolder[slot])
         }
         writer.write(settlement)
         writer.write(longInterest)
-        writer.write(lastLiquidation)
-        writer.write(credit)
+        writer.writeSparse(lastLiquidation, base: Venue.neverLiquidated)
+        writer.writeSparse(credit, base: 0)
         writer.write(equity)
         writer.write(maintenance)
         writer.write(threshold)
@@ -184,24 +188,23 @@ extension Venue {
         collateral = try reader.readArray()
         let accounts = owner.count
         for slot in markets.indices {
-            quantity[slot] = try reader.readArray()
-            basis[slot] = try reader.readArray()
+            quantity[slot] = try reader.readSparse(count: accounts)
+            basis[slot] = try reader.readSparse(count: accounts)
             holders[slot] = try reader.readArray()
-            isHolder[slot] = try reader.readBools()
-            guard quantity[slot].count == accounts, basis[slot].count == accounts, isHolder[slot].count == accounts,
-                  holders[slot].allSatisfy({ (0..<accounts).contains(Int($0)) })
-            else { throw .invalid("venue \(config.name): the accounts of market slot \(slot) do not agree", at: reader.offset) }
+            isHolder[slot] = try reader.readSparseBools(count: accounts)
+            guard holders[slot].allSatisfy({ (0..<accounts).contains(Int($0)) }) else {
+                throw .invalid("venue \(config.name): a holder of market slot \(slot) does not exist", at: reader.offset)
+            }
         }
         settlement = try reader.readArray()
         longInterest = try reader.readArray()
-        lastLiquidation = try reader.readArray()
-        credit = try reader.readArray()
+        lastLiquidation = try reader.readSparse(count: accounts)
+        credit = try reader.readSparse(count: accounts)
         equity = try reader.readArray()
         maintenance = try reader.readArray()
         threshold = try reader.readArray()
         guard accounts >= Venue.ownAccounts, collateral.count == accounts, settlement.count == markets.count,
-              longInterest.count == markets.count, lastLiquidation.count == accounts, credit.count == accounts,
-              equity.count == accounts, maintenance.count == accounts, threshold.count == accounts
+              longInterest.count == markets.count, equity.count == accounts, maintenance.count == accounts, threshold.count == accounts
         else { throw .invalid("venue \(config.name): its columns do not agree", at: reader.offset) }
     }
 }

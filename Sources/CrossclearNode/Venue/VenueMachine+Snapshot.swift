@@ -36,9 +36,9 @@ extension VenueMachine {
         writer.write(contribution != nil)
         writer.write(contribution?.raw ?? 0)
         world.encodeState(into: &writer)
-        var bytes = writer.bytes
-        bytes += SHA256.hash(data: bytes)
-        return bytes
+        let checksum = Array(SHA256.hash(data: writer.bytes))
+        writer.writeRaw(checksum)
+        return writer.bytes
     }
 
     /// The machine a snapshot holds, for `scenario`'s `venue` under `design`.
