@@ -133,7 +133,8 @@ public enum ClusterBench {
                     "restart: venue \(settings.restartVenue), \(result.accounts) accounts, \(result.steps) steps journaled, \(result.changes) changes, \(result.instructions) instructions; "
                         + "the resync sends all \(result.changes) changes to a fresh ClearingServer (nothing acknowledged) and includes connect + TLS handshake + Hello/Welcome; "
                         + "open: the venue's journal reopened as a restarted node opens it (lock, WAL, quick_check); "
-                        + "build: the machine \(built) (snapshot at step 0 and every \(settings.snapshotInterval) steps); "
+                        + "build: the machine \(built) ("
+                        + (settings.snapshotInterval > 0 ? "snapshot at step 0 and every \(settings.snapshotInterval) steps); " : "no snapshots); ")
                         + "restore replays \(result.replayedSteps) steps (\(ms(result.restore / max(1, result.replayedSteps), digits: 2)) per step, with the check of the journaled changes after the snapshot), and the journal head check passed (digest equal).")
                 if let withSnapshot = result.snapshotStepJournaling {
                     report.notes.append(
