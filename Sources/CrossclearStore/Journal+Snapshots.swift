@@ -53,3 +53,14 @@ extension Journal {
         try writing("compact") { db in try JournalTransaction(db: db, path: path).compact(stream: stream, through: position) }
     }
 }
+
+extension JournalTransaction {
+    /// Deletes the stream's snapshots before `position` (the stream's entries stay); returns how
+    /// many were deleted. For a consumer that replays from its latest snapshot only.
+    @discardableResult
+    public func deleteSnapshots(stream: String, before position: JournalPosition) throws -> Int {
+        let delete = try db.cachedStatement(sql: "DELETE FROM snapshot WHERE stream = ? AND (epoch, sequence) < (?, ?)")
+        try delete.execute(arguments: [stream, position.epoch, position.sequence])
+        return db.changesCount
+    }
+}

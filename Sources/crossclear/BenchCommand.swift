@@ -39,6 +39,9 @@ struct ClusterBenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Steps the venue journals before its restart (part 3).")
     var restartSteps = 240
 
+    @Option(name: .long, help: "Steps between the restarting venue's snapshots (part 3; 0: none, replay from the start).")
+    var snapshotInterval = VenueJournal.defaultSnapshotInterval
+
     @Option(name: .long, help: "Measured shocks per decision mode (part 4).")
     var shocks = 200
 
@@ -54,6 +57,7 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         settings.traders = traders
         settings.changesPerVenue = changesPerVenue
         settings.restartSteps = restartSteps
+        settings.snapshotInterval = max(0, snapshotInterval)
         settings.shocks = shocks
         settings.parts = Set(parts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         let level = logLevel

@@ -58,6 +58,25 @@ struct MachineTests {
         #expect(first.engineDigest == second.engineDigest)
     }
 
+    @Test("a book's digest is FNV-1a over each account's and mark's words, each group added as an array")
+    func bookDigest() throws {
+        var venue = try VenueMachine(scenario: Self.scenario(), venue: "hyperliquid", design: .sharedFull)
+        _ = venue.changes()
+        for _ in 0..<20 {
+            venue.advance()
+            _ = venue.changes()
+        }
+        // The definition the wire and every node share (how the digest was first written).
+        var reference = StateDigest()
+        for state in venue.published.accounts.compactMap({ $0 }) {
+            reference.add([Int64(state.account), Int64(state.trader), state.collateral.raw, Int64(state.positions.count)])
+            for position in state.positions { reference.add([Int64(position.asset), position.quantity.raw, position.basis.raw]) }
+        }
+        for mark in venue.published.marks.compactMap({ $0 }) { reference.add([Int64(mark.asset), mark.oracle.raw, mark.mark.raw]) }
+        #expect(venue.published.digest() == reference.value)
+        #expect(venue.published.accounts.contains { ($0?.positions.count ?? 0) > 0 })
+    }
+
     @Test("instructions apply once, in order; a gap or an unknown account is refused and changes nothing")
     func instructions() throws {
         var venue = try VenueMachine(scenario: Self.scenario(), venue: "dydx", design: .sharedFull)

@@ -67,6 +67,26 @@ struct SnapshotTests {
         }
     }
 
+    @Test("deleting the snapshots before a position keeps that one, the later ones and every entry")
+    func deleteOlderSnapshots() throws {
+        try withTemporaryDirectory { directory in
+            let journal = try Journal.open(path: directory + "/journal.sqlite")
+            var writer = ChainWriter(stream: "s")
+            let entries = writer.next(10)
+            _ = try journal.append(entries)
+            for sequence: Int64 in [2, 4, 8] {
+                try journal.saveSnapshot(stream: "s", epoch: 0, sequence: sequence, digest: UInt64(sequence), payload: [UInt8(sequence)])
+            }
+            let deleted = try journal.transaction { try $0.deleteSnapshots(stream: "s", before: JournalPosition(epoch: 0, sequence: 8)) }
+            #expect(deleted == 2)
+            #expect(try journal.latestSnapshot(stream: "s")?.payload == [8])
+            #expect(try journal.entries(stream: "s", after: nil, limit: 100) == entries)
+            // Snapshot 4 is gone: saving it again with another digest is no conflict.
+            #expect(throws: Never.self) { try journal.saveSnapshot(stream: "s", epoch: 0, sequence: 4, digest: 44, payload: []) }
+            try journal.close()
+        }
+    }
+
     @Test("a snapshot ahead of the journal or contradicting a saved digest is refused")
     func snapshotMisuse() throws {
         try withTemporaryDirectory { directory in

@@ -92,6 +92,8 @@ public struct Venue: Sendable {
     var threshold: [Int64] = []
 
     static let ownAccounts = 4
+    /// The last liquidation time of an account never liquidated (long enough ago for any cooldown).
+    static let neverLiquidated = Int64.min / 2
     static let bookAccount = 0
     static let ownLayerAccount = 1
     static let poolAccount = 2
@@ -134,7 +136,7 @@ public struct Venue: Sendable {
     mutating func addAccount(owner role: Int32) -> Int {
         owner.append(role)
         collateral.append(0)
-        lastLiquidation.append(Int64.min / 2)
+        lastLiquidation.append(Venue.neverLiquidated)
         credit.append(0)
         equity.append(0)
         maintenance.append(0)

@@ -55,17 +55,29 @@ public struct MarginBook: Sendable, Hashable {
     /// FNV-1a over every reported account (ascending by number) and every mark (ascending by asset):
     /// equal books, equal digests, on every machine.
     public func digest() -> UInt64 {
+        // Each group is added as `StateDigest.add(_: [Int64])` adds an array (its count, then its
+        // words), without building one per account.
         var digest = StateDigest()
         for state in accounts {
             guard let state else { continue }
-            digest.add([Int64(state.account), Int64(state.trader), state.collateral.raw, Int64(state.positions.count)])
+            digest.add(4)
+            digest.add(Int64(state.account))
+            digest.add(Int64(state.trader))
+            digest.add(state.collateral.raw)
+            digest.add(Int64(state.positions.count))
             for position in state.positions {
-                digest.add([Int64(position.asset), position.quantity.raw, position.basis.raw])
+                digest.add(3)
+                digest.add(Int64(position.asset))
+                digest.add(position.quantity.raw)
+                digest.add(position.basis.raw)
             }
         }
         for mark in marks {
             guard let mark else { continue }
-            digest.add([Int64(mark.asset), mark.oracle.raw, mark.mark.raw])
+            digest.add(3)
+            digest.add(Int64(mark.asset))
+            digest.add(mark.oracle.raw)
+            digest.add(mark.mark.raw)
         }
         return digest.value
     }

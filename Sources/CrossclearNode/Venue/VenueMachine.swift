@@ -19,21 +19,25 @@ public struct VenueMachine: Sendable {
     public let stepCount: Int
     public let timeStepSeconds: Int64
     /// The steps run so far (0 before the first).
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// The last instruction id applied (ids are consecutive per venue, from 1).
-    public private(set) var lastInstruction: UInt64 = 0
+    public internal(set) var lastInstruction: UInt64 = 0
     /// What this venue has published: the clearing node's view of it must have the same digest.
-    public private(set) var published = MarginBook()
+    public internal(set) var published = MarginBook()
     /// Collateral-move legs applied: how many and how much left this venue (debits) and arrived
     /// (credits), Amount raw. Summed over the venues of a quiet cluster, out equals in.
-    public private(set) var moves = CollateralMoveTotals()
+    public internal(set) var moves = CollateralMoveTotals()
+
+    /// SHA-256 of what the machine was built from (the scenario, the venue's name and the design):
+    /// a snapshot is taken up only by a machine built from the same (``VenueMachine+Snapshot``).
+    public let fingerprint: [UInt8]
 
     /// Accounts whose backstop request has been published (and not yet answered).
-    private var requested: Set<Int> = []
-    private var world: World
-    private let prices: PriceModel
+    var requested: Set<Int> = []
+    var world: World
+    let prices: PriceModel
     /// The cluster-wide trader number of each trader of this venue's world (index: the world's trader).
-    private let globalTrader: [UInt32]
+    let globalTrader: [UInt32]
 
     /// Builds the venue's world: opens it at the scenario's first prices, adds the scenario's
     /// traders that hold a leg on this venue, hands the book to market makers and funds the venue's
@@ -43,24 +47,12 @@ public struct VenueMachine: Sendable {
     /// take over what its own layer cannot absorb (a backstop request), and what the clearing layer
     /// decides reaches it as instructions.
     public init(scenario: Scenario, venue: String, design: ClearingDesign) throws(VenueMachineError) {
-        guard let index = scenario.venues.firstIndex(where: { $0.name == venue }) else {
-            throw .unknownVenue(venue, known: scenario.venues.map(\.name))
-        }
-        self.venue = venue
-        venueIndex = index
-        stepCount = max(1, scenario.stepCount)
-        timeStepSeconds = scenario.timeStepSeconds
-        prices = PriceModel(scenario: scenario)
-
+        let index = try Self.index(of: venue, in: scenario)
         let population = Simulator.population(scenario)
-        var config = scenario.engineConfig(design: design)
-        if design.isShared {
-            config.design = VenueProfile.of(config.venues[index].profile).naturalForm == .vault ? .siloedBackstop : .siloedFund
-            let funding = Simulator.poolFunding(scenario, design: design, traders: population)
-            config.externalPool = ExternalPool(contributions: [funding[index].contribution])
-        }
-        config.venues = [config.venues[index]]
-        world = World(config: config)
+        let contribution = design.isShared
+            ? Simulator.poolFunding(scenario, design: design, traders: population)[index].contribution : nil
+        var world = World(config: Self.engineConfig(scenario: scenario, index: index, design: design, poolContribution: contribution))
+        let prices = PriceModel(scenario: scenario)
         world.apply(.open(referencePrices: prices.prices(at: 0)))
 
         var globalTrader: [UInt32] = []
@@ -78,7 +70,45 @@ public struct VenueMachine: Sendable {
         let firstMaker = population.count + index * makers
         globalTrader += (0..<(world.traderCount - globalTrader.count)).map { UInt32(firstMaker + $0) }
         world.apply(.startClearing)
+        self.init(scenario: scenario, index: index, design: design, world: world, prices: prices, globalTrader: globalTrader)
+    }
+
+    /// A machine of `scenario`'s venue `index` in the state `world` (and nothing published yet).
+    init(scenario: Scenario, index: Int, design: ClearingDesign, world: World, prices: PriceModel, globalTrader: [UInt32]) {
+        venue = scenario.venues[index].name
+        venueIndex = index
+        stepCount = max(1, scenario.stepCount)
+        timeStepSeconds = scenario.timeStepSeconds
+        fingerprint = Self.fingerprint(scenario: scenario, venue: venue, design: design)
+        self.world = world
+        self.prices = prices
         self.globalTrader = globalTrader
+    }
+
+    /// The index of `venue` in the scenario.
+    static func index(of venue: String, in scenario: Scenario) throws(VenueMachineError) -> Int {
+        guard let index = scenario.venues.firstIndex(where: { $0.name == venue }) else {
+            throw .unknownVenue(venue, known: scenario.venues.map(\.name))
+        }
+        return index
+    }
+
+    /// The one-venue world's configuration: the scenario's for the design, with only this venue;
+    /// under a shared design its own layer takes its profile's natural form and pays
+    /// `poolContribution` to the clearing node's pool when clearing starts.
+    static func engineConfig(scenario: Scenario, index: Int, design: ClearingDesign, poolContribution: Amount?) -> EngineConfig {
+        var config = scenario.engineConfig(design: design)
+        if design.isShared {
+            config.design = VenueProfile.of(config.venues[index].profile).naturalForm == .vault ? .siloedBackstop : .siloedFund
+        }
+        if let poolContribution { config.externalPool = ExternalPool(contributions: [poolContribution]) }
+        config.venues = [config.venues[index]]
+        return config
+    }
+
+    /// The fingerprint of a machine built from `scenario` for `venue` under `design`.
+    static func fingerprint(scenario: Scenario, venue: String, design: ClearingDesign) -> [UInt8] {
+        CanonicalFingerprint.of("crossclear venue machine", venue, design, scenario)
     }
 
     /// Whether every step of the scenario has run.
@@ -201,7 +231,7 @@ public struct VenueMachine: Sendable {
     /// The venue's outcome so far (liquidations, ADL, bad debt, the own layer).
     public var outcome: DesignOutcome { world.outcome() }
 
-    private func accountState(_ account: Int, of venue: Venue) -> AccountState {
+    func accountState(_ account: Int, of venue: Venue) -> AccountState {
         var positions: [PositionState] = []
         for slot in venue.markets.indices where venue.quantity[slot][account] != 0 {
             positions.append(PositionState(asset: UInt16(venue.markets[slot].asset),

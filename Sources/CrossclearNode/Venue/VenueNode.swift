@@ -1,3 +1,5 @@
+import CrossclearEngine
+import CrossclearSimulation
 import CrossclearStore
 import CrossclearWire
 import Foundation
@@ -40,8 +42,8 @@ public final class VenueNode: Service, Sendable {
         let paths = NodePaths(cluster: settings.cluster)
         try paths.createStateDirectory()
         let journal = try Journal.open(path: paths.database(of: identity))
-        let core = try VenueCore(record: VenueJournal(journal: journal),
-                                 machine: VenueMachine(scenario: settings.cluster.scenario, venue: settings.venue, design: settings.cluster.design), logger: logger)
+        let core = try VenueCore(record: VenueJournal(journal: journal), scenario: settings.cluster.scenario, venue: settings.venue,
+                                 design: settings.cluster.design, logger: logger)
         self.core = core
         statusPath = paths.status(of: identity)
         let credentials = try NodeCredentials.load(node: identity, from: settings.cluster.certificates)
@@ -116,15 +118,23 @@ final class VenueCore: InstructionConsumer, Sendable {
         var hasher: ChainHasher
     }
 
-    /// Rebuilds `machine` from the journal (journaling its first changes on a first start).
-    init(record: VenueJournal, machine: VenueMachine, logger: Logger) throws {
-        var machine = machine
-        var hasher = try record.restore(&machine)
+    /// Rebuilds the venue's machine from the journal (from its latest snapshot when it has one),
+    /// or builds it from the scenario and journals its first changes on a first start.
+    init(record: VenueJournal, scenario: Scenario, venue: String, design: ClearingDesign, logger: Logger) throws {
+        let restored = try record.restore(scenario: scenario, venue: venue, design: design)
+        var machine = restored.machine
+        var hasher = restored.hasher
+        if let refused = restored.snapshotRefused {
+            logger.warning("journaled snapshot not taken up, replaying from the start", metadata: ["reason": "\(refused)"])
+        }
         if hasher.lastSequence == 0 {
-            _ = try record.record(step: 0, bodies: machine.changes(), hasher: &hasher)
+            let bodies = machine.changes()
+            _ = try record.record(step: 0, bodies: bodies, hasher: &hasher, snapshotOf: machine)
         } else {
             logger.info("restored from journal", metadata: [
                 "step": "\(machine.step)", "changes": "\(hasher.lastSequence)", "instructions": "\(machine.lastInstruction)",
+                "snapshot": "\(restored.snapshotStep.map { "step \($0)" } ?? "none")", "replayed": "\(restored.replayedSteps) steps",
+                "build": "\(restored.build)", "replay": "\(restored.replay)",
             ])
         }
         self.record = record
@@ -151,7 +161,8 @@ final class VenueCore: InstructionConsumer, Sendable {
         try state.withLock { state in
             guard !state.machine.isFinished else { return nil }
             state.machine.advance()
-            _ = try record.record(step: state.machine.step, bodies: state.machine.changes(), hasher: &state.hasher)
+            let bodies = state.machine.changes()
+            _ = try record.record(step: state.machine.step, bodies: bodies, hasher: &state.hasher, snapshotOf: state.machine)
             return state.hasher.lastSequence
         }
     }

@@ -150,7 +150,9 @@ struct ClusterProcessTests {
             try cluster.startClearing()
 
             guard await harness.expectQuiet("after the kills") else { return }
-            #expect(cluster.log(try .venue("binance")).contains("restored from journal"), "binance rebuilt itself from its journal")
+            let log = cluster.log(try .venue("binance"))
+            #expect(log.contains("restored from journal"), "binance rebuilt itself from its journal")
+            #expect(log.contains("snapshot=step "), "binance took up a snapshot of its machine (one every 32 steps)")
             let binance = try #require(cluster.venueStatus("binance"))
             #expect(binance.changes >= killedAt.changes, "a restarted venue never has less than it journaled")
             try Self.checkQuietCluster(harness)
