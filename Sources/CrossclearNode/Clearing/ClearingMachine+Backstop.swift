@@ -44,9 +44,9 @@ extension ClearingMachine {
     mutating func queue(_ request: BackstopRequest, venue: Int, at position: MutualPool.RequestPosition) {
         guard let pool, position > pool.answered[venue] else { return }
         pendingRequests.append(PendingRequest(venue: venue, position: position, request: request))
-        requestedAccounts.insert(Leg(venue: venue, account: request.account))
+        requestedAccounts[Leg(venue: venue, account: request.account)] = true
         // No collateral moves for that trader from now on.
-        if let trader = views[venue].account(request.account)?.trader, (legsOfTrader[trader]?.count ?? 0) >= 2 { markDue(trader) }
+        if let trader = views[venue].account(request.account)?.trader, isNetted(trader) { markDue(trader) }
     }
 
     /// Answers every pending request, in arrival order, as the simulator's waterfall does past a
@@ -200,7 +200,7 @@ extension ClearingMachine {
                 guard let state, state.trader != VenueMachine.venueOwned,
                       let position = state.positions.first(where: { Int($0.asset) == asset }),
                       position.quantity.raw.signum() == -side,
-                      !requestedAccounts.contains(Leg(venue: venue, account: state.account)),
+                      !requestedAccounts[Leg(venue: venue, account: state.account)],
                       let margin = margin(of: state, venue: venue) else { continue }
                 let value = position.quantity.markValue(at: mark).raw
                 let pnl = value - position.basis.raw
@@ -221,7 +221,7 @@ extension ClearingMachine {
     /// The owner's net profit, net notional in `asset` and total equity over all of their legs.
     private func addTraderStanding(_ standing: inout ADLStanding, trader: UInt32, asset: Int, mark: Price) {
         var netSize: Int64 = 0
-        for leg in legsOfTrader[trader] ?? [] {
+        for leg in legsOfTrader[trader] {
             guard let state = views[leg.venue].account(leg.account), let margin = margin(of: state, venue: leg.venue) else { continue }
             standing.traderEquity += margin.equity
             guard let position = state.positions.first(where: { Int($0.asset) == asset }),

@@ -39,32 +39,34 @@ public struct ClearingMachine: Sendable {
     private let creditCap: Ratio
     /// Per venue, per asset index: the venue's margin rules (nil where it does not list the asset).
     let rules: [[MarketRules?]]
+    /// Per venue, per asset index: the first tier's maintenance rate (raw), which orders the venues'
+    /// rules from lenient to strict for netting.
+    private let strictness: [[Int64]]
     /// The accounts of each trader, in (venue, account) order; only traders seen on two venues or
     /// more are ever netted.
-    private(set) var legsOfTrader: [UInt32: [Leg]] = [:]
-    /// Traders with accounts on several venues, ascending.
-    private var multiVenueTraders: [UInt32] = []
+    private(set) var legsOfTrader = TraderTable<[Leg]>(empty: [])
+    /// Traders listed for netting: seen on two venues or more at some point.
+    private var listed = TraderSet()
     /// The credit last granted per (venue, account), Amount raw; nil before the first.
     private var granted: LegTable<Int64?>
     /// How many account states each leg's venue has reported (a move is known to be seen once both
     /// of its accounts have been reported again).
     private var versions: LegTable<Int>
-    /// Traders with a collateral move in flight: the report count of each leg when it was decided.
-    private var inFlight: [UInt32: [Leg: Int]] = [:]
+    /// Per trader with a collateral move in flight: the report count of each leg when it was
+    /// decided (empty: none in flight).
+    private var inFlight = TraderTable<[(leg: Leg, version: Int)]>(empty: [])
     /// Per venue, per asset index: the accounts of netted traders holding a position in the asset
     /// there, with their trader (a marks change makes those traders due).
     private var holders: [[[UInt32: UInt32]]]
+    /// Each leg's margin at the view's marks, as last computed; nil once its account or a mark of
+    /// one of its positions changed (or before the first computation).
+    private var legMargins: LegTable<AccountMargin?>
     /// Traders whose credit may have changed since the last ``decideCredits()``: an account, mark or
     /// stale flag it depends on changed. Every other trader's credit is what was last computed.
-    private var creditsDue: Set<UInt32> = []
+    private var creditsDue = TraderSet()
     /// Traders whose collateral moves may have changed since the last ``decideMoves()`` (the same,
     /// plus a changed credit or backstop request).
-    private var movesDue: Set<UInt32> = []
-    /// Counts changes to the views, so that margins computed by ``decideCredits()`` are reused by
-    /// ``decideMoves()`` only while the views are as they were.
-    private var viewVersion = 0
-    /// The margins ``decideCredits()`` computed last, per trader, at `viewVersion` `version`.
-    private var roundMargins: (version: Int, byTrader: [UInt32: TraderMargins]) = (-1, [:])
+    private var movesDue = TraderSet()
     /// Per venue: changes consumed, and the position of the last one in the venue's stream.
     private var streamPosition: [MutualPool.RequestPosition]
 
@@ -75,7 +77,7 @@ public struct ClearingMachine: Sendable {
     /// Backstop requests received and not yet answered, in arrival order.
     var pendingRequests: [PendingRequest] = []
     /// Accounts that asked the pool (never chosen as ADL winners).
-    var requestedAccounts: Set<Leg> = []
+    var requestedAccounts: LegTable<Bool>
     /// Winners cut by an ADL round whose venue has not reported them since: the pool deleverages
     /// itself again only once the view shows what its last round did.
     var unconfirmedCuts: Set<Leg> = []
@@ -119,6 +121,9 @@ public struct ClearingMachine: Sendable {
         holders = Array(repeating: Array(repeating: [:], count: scenario.assets.count), count: scenario.venues.count)
         granted = LegTable(venues: scenario.venues.count, empty: nil)
         versions = LegTable(venues: scenario.venues.count, empty: 0)
+        legMargins = LegTable(venues: scenario.venues.count, empty: nil)
+        requestedAccounts = LegTable(venues: scenario.venues.count, empty: false)
+        strictness = rules.map { $0.map { $0?.tiers[0].maintenance.raw ?? .min } }
     }
 
     /// Applies a venue's changes to the view (in stream order, each once), checking every digest the
@@ -130,7 +135,6 @@ public struct ClearingMachine: Sendable {
         throws(MarginBookError) -> Bool
     {
         var matched = true
-        viewVersion += 1
         if let start { streamPosition[venue] = MutualPool.RequestPosition(epoch: start.epoch, sequence: start.sequence - 1) }
         for change in changes {
             streamPosition[venue].sequence += 1
@@ -145,7 +149,8 @@ public struct ClearingMachine: Sendable {
                 let leg = Leg(venue: venue, account: state.account)
                 unconfirmedCuts.remove(leg)
                 versions[leg] += 1
-                if legsOfTrader[state.trader]?.contains(leg) == true {
+                legMargins[leg] = nil
+                if legsOfTrader[state.trader].contains(leg) {
                     guard isNetted(state.trader) else { continue }
                     moveHolder(leg, trader: state.trader, from: previous?.positions ?? [], to: state.positions)
                     markDue(state.trader)
@@ -157,7 +162,10 @@ public struct ClearingMachine: Sendable {
                 let moved = states.filter { views[venue].mark(asset: Int($0.asset))?.mark != $0.mark }
                 try views[venue].apply(change)
                 for state in moved where Int(state.asset) < holders[venue].count {
-                    for trader in holders[venue][Int(state.asset)].values { markDue(trader) }
+                    for (account, trader) in holders[venue][Int(state.asset)] {
+                        legMargins[Leg(venue: venue, account: account)] = nil
+                        markDue(trader)
+                    }
                 }
                 continue
             default:
@@ -175,7 +183,7 @@ public struct ClearingMachine: Sendable {
     public mutating func setStale(venue: Int, _ isStale: Bool) {
         guard stale[venue] != isStale else { return }
         stale[venue] = isStale
-        for trader in multiVenueTraders where legsOfTrader[trader]?.contains(where: { $0.venue == venue }) == true { markDue(trader) }
+        for trader in listed.members where legsOfTrader[trader].contains(where: { $0.venue == venue }) { markDue(trader) }
     }
 
     /// The credits that changed since the last call, per venue (venues in order, accounts ascending).
@@ -185,13 +193,11 @@ public struct ClearingMachine: Sendable {
     public mutating func decideCredits() -> [(venue: Int, credits: [CrossMarginCredit])] {
         guard nets else { return [] }
         var byVenue = Array(repeating: [CrossMarginCredit](), count: venues.count)
-        roundMargins = (viewVersion, [:])
-        for trader in Self.take(&creditsDue) {
-            let legs = legsOfTrader[trader] ?? []
-            let margins = margins(of: legs)
-            if let margins { roundMargins.byTrader[trader] = margins }
-            let credits = credits(for: legs, margins: margins)
-            for (leg, credit) in zip(legs, credits) {
+        var scratch = Scratch()
+        for trader in creditsDue.take() {
+            let legs = legsOfTrader[trader]
+            credits(for: legs, scratch: &scratch)
+            for (leg, credit) in zip(legs, scratch.credits) {
                 if let previous = granted[leg] {
                     let moved = credit == 0 ? previous != 0 : previous == 0 || abs(credit - previous) * 100 > previous
                     guard moved else { continue }
@@ -207,7 +213,7 @@ public struct ClearingMachine: Sendable {
     }
 
     /// One account's margin in the view (Amount raw).
-    struct AccountMargin {
+    struct AccountMargin: Sendable {
         var collateral: Int64
         var equity: Int64
         var maintenance: Int64
@@ -217,8 +223,25 @@ public struct ClearingMachine: Sendable {
     /// An account's margin at its venue's marks in the view; nil while a mark or the rules of one of
     /// its positions are unknown.
     func margin(of state: AccountState, venue: Int) -> AccountMargin? {
+        var margin = AccountMargin(collateral: state.collateral.raw, equity: state.collateral.raw, maintenance: 0, grossNotional: 0)
+        for position in state.positions {
+            let asset = Int(position.asset)
+            guard let mark = views[venue].mark(asset: asset)?.mark, asset < rules[venue].count, rules[venue][asset] != nil else { return nil }
+            let value = position.quantity.markValue(at: mark)
+            margin.equity += value.raw - position.basis.raw
+            margin.maintenance += rules[venue][asset]!.maintenance(notional: value.magnitude).raw
+            margin.grossNotional += value.magnitude.raw
+        }
+        return margin
+    }
+
+    /// Buffers reused from trader to trader within one decision.
+    private struct Scratch {
+        var margins: [AccountMargin] = []
         var nets: [NetPosition] = []
-        return margin(of: state, venue: venue, netting: &nets)
+        var credits: [Int64] = []
+        var surplus: [Int64] = []
+        var threshold: [Int64] = []
     }
 
     /// A trader's net position in one asset over its legs: the mark of the first leg holding it,
@@ -230,63 +253,72 @@ public struct ClearingMachine: Sendable {
         var rulesVenue: Int
     }
 
-    /// ``margin(of:venue:)``, adding each position to `nets`.
-    private func margin(of state: AccountState, venue: Int, netting nets: inout [NetPosition]) -> AccountMargin? {
-        var margin = AccountMargin(collateral: state.collateral.raw, equity: state.collateral.raw, maintenance: 0, grossNotional: 0)
-        let venueRules = rules[venue]
-        for position in state.positions {
-            let asset = Int(position.asset)
-            guard let mark = views[venue].mark(asset: asset)?.mark, asset < venueRules.count, let rules = venueRules[asset] else { return nil }
-            let value = position.quantity.markValue(at: mark)
-            margin.equity += value.raw - position.basis.raw
-            margin.maintenance += rules.maintenance(notional: value.magnitude).raw
-            margin.grossNotional += value.magnitude.raw
-            if let index = nets.firstIndex(where: { $0.asset == asset }) {
-                nets[index].size += position.quantity.raw
-                let strictest = self.rules[nets[index].rulesVenue][asset]!
-                if rules.tiers[0].maintenance > strictest.tiers[0].maintenance { nets[index].rulesVenue = venue }
-            } else {
-                nets.append(NetPosition(asset: asset, size: position.quantity.raw, mark: mark, rulesVenue: venue))
+    /// Sets `margins` to each leg's margin at its venue's marks (cached per leg until its account or
+    /// a mark it depends on changes); false while a leg or a mark is unknown.
+    private mutating func legMargins(of legs: [Leg], into margins: inout [AccountMargin]) -> Bool {
+        margins.removeAll(keepingCapacity: true)
+        for leg in legs {
+            if let cached = legMargins[leg] {
+                margins.append(cached)
+                continue
+            }
+            guard let state = views[leg.venue].account(leg.account), let margin = margin(of: state, venue: leg.venue) else { return false }
+            legMargins[leg] = margin
+            margins.append(margin)
+        }
+        return true
+    }
+
+    /// The portfolio requirement on a trader's net position per asset over `legs`, at the strictest
+    /// rules among the legs and the mark of the first leg holding the asset (Amount raw); nil while
+    /// a leg or a mark is unknown.
+    private func nettedRequirement(of legs: [Leg], nets: inout [NetPosition]) -> Int64? {
+        nets.removeAll(keepingCapacity: true)
+        for leg in legs {
+            guard let state = views[leg.venue].account(leg.account) else { return nil }
+            for position in state.positions {
+                let asset = Int(position.asset)
+                guard let mark = views[leg.venue].mark(asset: asset)?.mark,
+                      asset < strictness[leg.venue].count, strictness[leg.venue][asset] != .min else { return nil }
+                if let index = nets.firstIndex(where: { $0.asset == asset }) {
+                    nets[index].size += position.quantity.raw
+                    if strictness[leg.venue][asset] > strictness[nets[index].rulesVenue][asset] { nets[index].rulesVenue = leg.venue }
+                } else {
+                    nets.append(NetPosition(asset: asset, size: position.quantity.raw, mark: mark, rulesVenue: leg.venue))
+                }
             }
         }
-        return margin
+        var requirement: Int64 = 0
+        for net in nets {
+            let notional = Quantity(raw: net.size).magnitude.value(at: net.mark, rounding: .up)
+            requirement += rules[net.rulesVenue][net.asset]!.maintenance(notional: notional).raw
+        }
+        return requirement
     }
 
-    /// Each leg's margin and the portfolio requirement on the trader's net position.
-    private typealias TraderMargins = (legs: [AccountMargin], netted: Int64)
-
-    /// Each leg's margin at its venue's marks and the portfolio requirement on the trader's net
-    /// position per asset (strictest rules among the legs); nil while a leg or a mark is unknown.
-    private func margins(of legs: [Leg]) -> TraderMargins? {
-        var result: [AccountMargin] = []
-        result.reserveCapacity(legs.count)
-        var nets: [NetPosition] = []
-        for leg in legs {
-            guard let state = views[leg.venue].account(leg.account),
-                  let margin = margin(of: state, venue: leg.venue, netting: &nets) else { return nil }
-            result.append(margin)
+    /// Sets `scratch.credits` to the credit of each leg (Amount raw), zero when the trader cannot
+    /// be netted now: up to the cap of what netting saves, while the trader's total equity covers
+    /// the credited total, split in proportion to the legs' requirements.
+    private mutating func credits(for legs: [Leg], scratch: inout Scratch) {
+        scratch.credits.removeAll(keepingCapacity: true)
+        scratch.credits.append(contentsOf: repeatElement(0, count: legs.count))
+        if policy == .withdrawCredit, legs.contains(where: { stale[$0.venue] }) { return }
+        guard legMargins(of: legs, into: &scratch.margins), let netted = nettedRequirement(of: legs, nets: &scratch.nets) else { return }
+        var total: Int64 = 0
+        var totalEquity: Int64 = 0
+        for margin in scratch.margins {
+            total += margin.maintenance
+            totalEquity += margin.equity
         }
-        let netted = nets.reduce(Int64(0)) { sum, net in
-            let rules = self.rules[net.rulesVenue][net.asset]!
-            return sum + rules.maintenance(notional: Quantity(raw: net.size).magnitude.value(at: net.mark, rounding: .up)).raw
-        }
-        return (result, netted)
-    }
-
-    /// The credit of each leg (Amount raw) given their `margins`, zero when the trader cannot be
-    /// netted now.
-    private func credits(for legs: [Leg], margins: TraderMargins?) -> [Int64] {
-        let none = Array(repeating: Int64(0), count: legs.count)
-        if policy == .withdrawCredit, legs.contains(where: { stale[$0.venue] }) { return none }
-        guard let (margins, netted) = margins else { return none }
-        let total = margins.reduce(0) { $0 + $1.maintenance }
-        guard total > 0 else { return none }
+        guard total > 0 else { return }
         let credit = Amount(raw: max(0, total - netted)).scaled(by: creditCap, rounding: .down).raw
-        let totalEquity = margins.reduce(0) { $0 + $1.equity }
-        guard credit > 0, totalEquity >= total - credit else { return none }
-        var shares = margins.map { multiplyDivide(credit, $0.maintenance, by: total, rounding: .down) }
-        shares[shares.count - 1] = credit - shares.dropLast().reduce(0, +)
-        return shares
+        guard credit > 0, totalEquity >= total - credit else { return }
+        var assigned: Int64 = 0
+        for index in legs.indices.dropLast() {
+            scratch.credits[index] = multiplyDivide(credit, scratch.margins[index].maintenance, by: total, rounding: .down)
+            assigned += scratch.credits[index]
+        }
+        scratch.credits[legs.count - 1] = credit - assigned
     }
 
     // MARK: - Collateral moves
@@ -300,32 +332,39 @@ public struct ClearingMachine: Sendable {
     public mutating func decideMoves() -> [MoveDecision] {
         guard nets else { return [] }
         var decisions: [MoveDecision] = []
-        for trader in Self.take(&movesDue) {
-            let legs = legsOfTrader[trader] ?? []
-            if let flight = inFlight[trader] {
-                guard flight.allSatisfy({ versions[$0.key] > $0.value }) else { continue }
-                inFlight[trader] = nil
+        var scratch = Scratch()
+        for trader in movesDue.take() {
+            let legs = legsOfTrader[trader]
+            if !inFlight[trader].isEmpty {
+                guard inFlight[trader].allSatisfy({ versions[$0.leg] > $0.version }) else { continue }
+                inFlight[trader] = []
             }
             // Never to or from a stale venue, nor for a trader with an account that asked the pool.
-            guard !legs.contains(where: { stale[$0.venue] || requestedAccounts.contains($0) }),
+            guard !legs.contains(where: { stale[$0.venue] || requestedAccounts[$0] }),
                   legs.contains(where: { (granted[$0] ?? 0) > 0 }),
-                  let (margins, _) = (roundMargins.version == viewVersion ? roundMargins.byTrader[trader] : nil) ?? margins(of: legs)
+                  legMargins(of: legs, into: &scratch.margins)
             else { continue }
-            let threshold = zip(legs, margins).map { max(0, $1.maintenance - (granted[$0] ?? 0)) }
-            var surplus = zip(margins, threshold).map { $0.equity - $1 }
+            let margins = scratch.margins
+            scratch.threshold.removeAll(keepingCapacity: true)
+            scratch.surplus.removeAll(keepingCapacity: true)
+            for (leg, margin) in zip(legs, margins) {
+                let threshold = max(0, margin.maintenance - (granted[leg] ?? 0))
+                scratch.threshold.append(threshold)
+                scratch.surplus.append(margin.equity - threshold)
+            }
             let decided = decisions.count
-            for needy in legs.indices where surplus[needy] < 0 {
-                var want = -surplus[needy] + threshold[needy] / 4
-                for donor in legs.indices where want > 0 && surplus[donor] > 0 {
-                    let amount = min(want, surplus[donor], margins[donor].collateral)
+            for needy in legs.indices where scratch.surplus[needy] < 0 {
+                var want = -scratch.surplus[needy] + scratch.threshold[needy] / 4
+                for donor in legs.indices where want > 0 && scratch.surplus[donor] > 0 {
+                    let amount = min(want, scratch.surplus[donor], margins[donor].collateral)
                     guard amount > 0 else { continue }
                     decisions.append(MoveDecision(from: legs[donor], to: legs[needy], amount: Amount(raw: amount)))
-                    surplus[donor] -= amount
+                    scratch.surplus[donor] -= amount
                     want -= amount
                 }
             }
             if decisions.count > decided {
-                inFlight[trader] = Dictionary(uniqueKeysWithValues: legs.map { ($0, versions[$0]) })
+                inFlight[trader] = legs.map { ($0, versions[$0]) }
             }
         }
         return decisions
@@ -334,16 +373,20 @@ public struct ClearingMachine: Sendable {
     /// Records a new leg of `trader`. From its second leg on the trader is netted: its legs'
     /// positions join the holders.
     private mutating func index(_ leg: Leg, trader: UInt32) {
-        var legs = legsOfTrader[trader] ?? []
+        var legs = legsOfTrader[trader]
         guard !legs.contains(leg) else { return }
         legs.append(leg)
         legs.sort()
         legsOfTrader[trader] = legs
+        legMargins[leg] = nil
         if legs.count == 2 {
-            let position = multiVenueTraders.partitioningIndex { $0 >= trader }
             // Already listed when a repair (replaceView) had dropped one of its legs.
-            if multiVenueTraders[safe: position] != trader { multiVenueTraders.insert(trader, at: position) }
-            for each in legs { moveHolder(each, trader: trader, from: [], to: views[each.venue].account(each.account)?.positions ?? []) }
+            listed.insert(trader)
+            for each in legs {
+                // Its margins were not kept current while the trader was not netted.
+                legMargins[each] = nil
+                moveHolder(each, trader: trader, from: [], to: views[each.venue].account(each.account)?.positions ?? [])
+            }
         } else if legs.count > 2 {
             moveHolder(leg, trader: trader, from: [], to: views[leg.venue].account(leg.account)?.positions ?? [])
         }
@@ -351,7 +394,7 @@ public struct ClearingMachine: Sendable {
     }
 
     /// Whether `trader` has legs on two venues or more (and so is netted).
-    private func isNetted(_ trader: UInt32) -> Bool { (legsOfTrader[trader]?.count ?? 0) >= 2 }
+    func isNetted(_ trader: UInt32) -> Bool { legsOfTrader[trader].count >= 2 }
 
     /// Updates the holders for a leg of `trader` whose positions went from `old` to `new`.
     private mutating func moveHolder(_ leg: Leg, trader: UInt32, from old: [PositionState], to new: [PositionState]) {
@@ -363,23 +406,17 @@ public struct ClearingMachine: Sendable {
         }
     }
 
-    /// Makes every netted trader due: the next decisions recompute everything, which is what the
-    /// incremental ones must equal (tests compare the two).
+    /// Makes every netted trader due and forgets every cached margin: the next decisions recompute
+    /// everything, which is what the incremental ones must equal (tests compare the two).
     mutating func markAllDue() {
-        for trader in multiVenueTraders { markDue(trader) }
+        legMargins = LegTable(venues: venues.count, empty: nil)
+        for trader in listed.members { markDue(trader) }
     }
 
     /// Marks a listed trader's credit and moves to be decided again.
     mutating func markDue(_ trader: UInt32) {
         creditsDue.insert(trader)
         movesDue.insert(trader)
-    }
-
-    /// The traders `due` holds, ascending, and empties it.
-    private static func take(_ due: inout Set<UInt32>) -> [UInt32] {
-        let traders = due.sorted()
-        due.removeAll(keepingCapacity: true)
-        return traders
     }
 
     // MARK: - Repair
@@ -392,12 +429,13 @@ public struct ClearingMachine: Sendable {
     /// comes out zero, so the next ``decideCredits()`` revokes it.
     public mutating func replaceView(venue: Int, with book: MarginBook) {
         views[venue] = book
-        viewVersion += 1
-        for (trader, legs) in legsOfTrader {
+        legMargins.removeAll(venue: venue)
+        for trader in legsOfTrader.indicesWhere({ !$0.isEmpty }) {
+            let legs = legsOfTrader[trader]
             let kept = legs.filter { $0.venue != venue || book.account($0.account)?.trader == trader }
             guard kept.count != legs.count else { continue }
             legsOfTrader[trader] = kept
-            inFlight[trader] = inFlight[trader]?.filter { kept.contains($0.key) }
+            inFlight[trader] = inFlight[trader].filter { kept.contains($0.leg) }
             // The venue holds no such account, so no credit on it to revoke.
             for leg in legs where leg.venue == venue && book.account(leg.account) == nil { granted[leg] = nil }
         }
@@ -409,8 +447,8 @@ public struct ClearingMachine: Sendable {
         // The snapshot shows what the pool's last ADL cuts did on this venue.
         unconfirmedCuts = unconfirmedCuts.filter { $0.venue != venue }
         holders[venue] = holders[venue].map { _ in [:] }
-        for trader in multiVenueTraders {
-            for leg in legsOfTrader[trader] ?? [] where leg.venue == venue {
+        for trader in listed.members {
+            for leg in legsOfTrader[trader] where leg.venue == venue {
                 moveHolder(leg, trader: trader, from: [], to: book.account(leg.account)?.positions ?? [])
             }
             markDue(trader)
@@ -421,17 +459,6 @@ public struct ClearingMachine: Sendable {
 
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
-
-    /// The first index whose element satisfies `predicate`, for an array partitioned by it.
-    func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
-        }
-        return low
-    }
 }
 
 /// One cross-venue collateral move the clearing node decided: a debit leg for the source venue and
@@ -465,8 +492,69 @@ struct LegTable<Value: Sendable>: Sendable {
         }
     }
 
+    /// Sets every leg of `venue` back to the empty value.
+    mutating func removeAll(venue: Int) {
+        values[venue] = []
+    }
+
     /// Folds every leg's value, venues in order, accounts ascending.
     func reduce<Result>(_ initial: Result, _ next: (Result, Value) -> Result) -> Result {
         values.reduce(initial) { $1.reduce($0, next) }
+    }
+}
+
+/// A value per trader, in an array indexed by trader number (``MarginBook`` bounds them).
+struct TraderTable<Value: Sendable>: Sendable {
+    private var values: [Value] = []
+    private let empty: Value
+
+    /// A table where every trader holds `empty`.
+    init(empty: Value) {
+        self.empty = empty
+    }
+
+    subscript(trader: UInt32) -> Value {
+        get { Int(trader) < values.count ? values[Int(trader)] : empty }
+        set {
+            let index = Int(trader)
+            if index >= values.count { values.append(contentsOf: repeatElement(empty, count: index + 1 - values.count)) }
+            values[index] = newValue
+        }
+    }
+
+    /// The traders whose value satisfies `predicate`, ascending.
+    func indicesWhere(_ predicate: (Value) -> Bool) -> [UInt32] {
+        values.indices.compactMap { predicate(values[$0]) ? UInt32($0) : nil }
+    }
+}
+
+/// A set of trader numbers as a bitset (``MarginBook`` bounds them): members come out ascending.
+struct TraderSet: Sendable {
+    private var words: [UInt64] = []
+
+    mutating func insert(_ trader: UInt32) {
+        let word = Int(trader >> 6)
+        if word >= words.count { words.append(contentsOf: repeatElement(0, count: word + 1 - words.count)) }
+        words[word] |= 1 << UInt64(trader & 63)
+    }
+
+    /// The members, ascending.
+    var members: [UInt32] {
+        var members: [UInt32] = []
+        for (index, word) in words.enumerated() {
+            var bits = word
+            while bits != 0 {
+                members.append(UInt32(index << 6 + bits.trailingZeroBitCount))
+                bits &= bits - 1
+            }
+        }
+        return members
+    }
+
+    /// The members, ascending, leaving the set empty.
+    mutating func take() -> [UInt32] {
+        let taken = members
+        for index in words.indices { words[index] = 0 }
+        return taken
     }
 }

@@ -11,6 +11,9 @@ public struct MarginBook: Sendable, Hashable {
     /// The largest account number a book holds (accounts are numbered densely from 0 on a venue;
     /// a larger number is absurd and refused before any memory is reserved for it).
     public static let maximumAccount: UInt32 = 1 << 24
+    /// The largest trader number an account may name, other than ``VenueMachine/venueOwned`` (the
+    /// clearing node keeps per-trader state in arrays indexed by it).
+    public static let maximumTrader: UInt32 = 1 << 24
 
     /// The account states, indexed by account number (nil: never reported).
     public private(set) var accounts: [AccountState?] = []
@@ -23,11 +26,15 @@ public struct MarginBook: Sendable, Hashable {
     /// Applies one change. Digests and backstop requests carry no margin state and leave the book
     /// as it is.
     ///
-    /// - Throws: ``MarginBookError/accountOutOfRange(_:)`` for an account above ``maximumAccount``.
+    /// - Throws: ``MarginBookError/accountOutOfRange(_:)`` for an account above ``maximumAccount``,
+    ///   ``MarginBookError/traderOutOfRange(account:trader:)`` for a trader above ``maximumTrader``.
     public mutating func apply(_ body: ChangeBody) throws(MarginBookError) {
         switch body {
         case .account(let state):
             guard state.account <= Self.maximumAccount else { throw .accountOutOfRange(state.account) }
+            guard state.trader <= Self.maximumTrader || state.trader == VenueMachine.venueOwned else {
+                throw .traderOutOfRange(account: state.account, trader: state.trader)
+            }
             let index = Int(state.account)
             if index >= accounts.count { accounts.append(contentsOf: repeatElement(nil, count: index + 1 - accounts.count)) }
             accounts[index] = state
@@ -128,11 +135,15 @@ public struct MarginTotals: Sendable, Hashable {
 public enum MarginBookError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An account number above ``MarginBook/maximumAccount``.
     case accountOutOfRange(UInt32)
+    /// A trader number above ``MarginBook/maximumTrader`` (and not the venue's own).
+    case traderOutOfRange(account: UInt32, trader: UInt32)
 
     public var description: String {
         switch self {
         case .accountOutOfRange(let account):
             "account \(account) is above the largest account number a venue may report (\(MarginBook.maximumAccount))"
+        case .traderOutOfRange(let account, let trader):
+            "account \(account) names trader \(trader), above the largest trader number a venue may report (\(MarginBook.maximumTrader))"
         }
     }
 }

@@ -93,4 +93,18 @@ struct TransportSnapshotAssemblyTests {
         }
         #expect(reason.contains("above the largest account number"))
     }
+
+    @Test("a trader above the largest trader number is refused, the venue's own accounts are not")
+    func traderOutOfRange() throws {
+        var book = MarginBook()
+        var state = Self.account(7)
+        state.trader = MarginBook.maximumTrader + 1
+        #expect(throws: MarginBookError.traderOutOfRange(account: 7, trader: MarginBook.maximumTrader + 1)) {
+            try book.apply(.account(state))
+        }
+        #expect(book.account(7) == nil)
+        state.trader = VenueMachine.venueOwned
+        try book.apply(.account(state))
+        #expect(book.account(7) == state)
+    }
 }
