@@ -15,10 +15,9 @@ extension ClusterBench {
         var max: Duration
         var initialCredits: Int
         var meanInstructions: Double
-        var decisionP50: Duration = .zero
-        var decisionP99: Duration = .zero
-        var sendP50: Duration = .zero
-        var sendP99: Duration = .zero
+        /// Per shock, each stage of its path (sorted per stage): publish to the decision round's
+        /// start, deciding, journaling and sending, and from then to the last arrival.
+        var stages: [(name: String, sorted: [Duration])] = []
     }
 
     /// One marks change and the credits it moves, per venue (from a shadow machine).
@@ -128,6 +127,7 @@ extension ClusterBench {
 
         var hashers = venues.map { _ in ChainHasher(epoch: 1) }
         var latencies: [Duration] = []
+        var stages = Array(repeating: [Duration](), count: 4)
         var instructions = 0
         for shock in shocks {
             // The venue journals its change first (as after a step), then publishes it: the clock
@@ -144,8 +144,13 @@ extension ClusterBench {
             try await waitUntil("a shock's instructions", timeout: .seconds(10)) {
                 arrivals.counts(since: mark, venues: venues.count) == shock.counts
             }
-            latencies.append(arrivals.last(since: mark) - started)
+            let arrived = arrivals.last(since: mark)
+            latencies.append(arrived - started)
             instructions += shock.total
+            if let round = timings.firstRound(startingAt: started) {
+                for (stage, duration) in [round.started - started, round.decided - round.started, round.sent - round.decided, arrived - round.sent]
+                    .enumerated() { stages[stage].append(duration) }
+            }
         }
         for service in services { await service.stop() }
         await deciding.stop()
@@ -155,13 +160,9 @@ extension ClusterBench {
         var result = ShockResult(
             mode: mode, count: sorted.count, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.last ?? .zero,
             initialCredits: 0, meanInstructions: Double(instructions) / Double(max(1, sorted.count)))
-        do {
-            let (decisions, sends) = timings.sorted
-            result.decisionP50 = percentile(decisions, 0.5)
-            result.decisionP99 = percentile(decisions, 0.99)
-            result.sendP50 = percentile(sends, 0.5)
-            result.sendP99 = percentile(sends, 0.99)
-        }
+        let names = ["publish -> decision start (venue link, ingest commit, view update)", "deciding",
+                     "journaling (outbox commit) and handing to the sessions", "sessions -> last arrival (pump, TLS, venue decoding)"]
+        result.stages = zip(names, stages).map { ($0, $1.sorted()) }
         return result
     }
 }

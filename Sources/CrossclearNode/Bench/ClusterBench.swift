@@ -157,7 +157,9 @@ public enum ClusterBench {
                     report.notes.append(
                         "shock: a BTC marks change on one venue (rotating, 0.95x then back), journaled by the venue before the clock starts; the clock stops when the last instruction of the decision reached its venue's InstructionConsumer. "
                             + "\(direct.initialCredits) credits in the initial restatement (not timed), \(format(direct.meanInstructions, digits: 0)) instructions per shock on average. "
-                            + "Decision (decideCredits) p50 \(ms(direct.decisionP50, digits: 2)), p99 \(ms(direct.decisionP99, digits: 2)); server.send (outbox commit) per decision p50 \(ms(direct.sendP50, digits: 2)), p99 \(ms(direct.sendP99, digits: 2)).")
+                            + "Per shock, stage by stage: "
+                            + direct.stages.map { "\($0.name) p50 \(ms(percentile($0.sorted, 0.5), digits: 2)), p99 \(ms(percentile($0.sorted, 0.99), digits: 2))" }
+                            .joined(separator: "; ") + ".")
                 }
                 progress("4/4 done")
             }

@@ -197,7 +197,7 @@ final class ClearingCore: ChangeConsumer, Sendable {
             // pool's state: a decision is recorded whole or not at all, and never taken twice.
             _ = try await round.server.send(round.batches, cursors: round.cursors)
             if round.deleverages { Failpoint.reach(.adlRoundJournaled) }
-            timings?.record(decision: decided - started, send: clock.now - decided)
+            timings?.record(DecisionTimings.Round(started: started, decided: decided, sent: clock.now))
         }
     }
 
@@ -241,17 +241,23 @@ final class ClearingCore: ChangeConsumer, Sendable {
     }
 }
 
-/// The durations of the clearing node's decision rounds: deciding, then journaling and sending.
+/// When each of the clearing node's decision rounds started, was decided, and was journaled and
+/// sent (benchmarks).
 final class DecisionTimings: Sendable {
-    private let storage = Mutex<(decisions: [Duration], sends: [Duration])>(([], []))
-
-    func record(decision: Duration, send: Duration) {
-        storage.withLock {
-            $0.decisions.append(decision)
-            $0.sends.append(send)
-        }
+    struct Round: Sendable {
+        var started: ContinuousClock.Instant
+        var decided: ContinuousClock.Instant
+        var sent: ContinuousClock.Instant
     }
 
-    /// Every round's durations so far, each list sorted.
-    var sorted: (decisions: [Duration], sends: [Duration]) { storage.withLock { ($0.decisions.sorted(), $0.sends.sorted()) } }
+    private let storage = Mutex<[Round]>([])
+
+    func record(_ round: Round) {
+        storage.withLock { $0.append(round) }
+    }
+
+    /// The first round that started at `instant` or later.
+    func firstRound(startingAt instant: ContinuousClock.Instant) -> Round? {
+        storage.withLock { rounds in rounds.first { $0.started >= instant } }
+    }
 }
