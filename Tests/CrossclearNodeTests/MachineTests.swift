@@ -152,6 +152,21 @@ struct MachineTests {
                     try full.consume(venue: index, changes: [shocked])
                     decide()
                 }
+                // Trades alone: one position of some netted traders halves, then is as published again.
+                if step % 10 == 7 {
+                    let published = venues[index].published.accounts.compactMap { $0 }
+                        .filter { incremental.isNetted($0.trader) && !$0.positions.isEmpty }.prefix(100)
+                    let halved = published.map { state in
+                        var state = state
+                        state.positions[0].quantity = Quantity(raw: state.positions[0].quantity.raw / 2)
+                        return ChangeBody.account(state)
+                    }
+                    for changes in [halved, published.map(ChangeBody.account)] {
+                        try incremental.consume(venue: index, changes: changes)
+                        try full.consume(venue: index, changes: changes)
+                        decide()
+                    }
+                }
             }
             if step == 40 || step == 60 {
                 incremental.setStale(venue: 2, step == 40)

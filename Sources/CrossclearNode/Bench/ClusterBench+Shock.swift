@@ -18,6 +18,9 @@ extension ClusterBench {
         /// Per shock, each stage of its path (sorted per stage): publish to the decision round's
         /// start, deciding, journaling and sending, and from then to the last arrival.
         var stages: [(name: String, sorted: [Duration])] = []
+        /// The same decisions taken by a machine alone (consume the shock, decide credits and
+        /// moves; no I/O), sorted.
+        var alone: [Duration] = []
     }
 
     /// One marks change and the credits it moves, per venue (from a shadow machine).
@@ -66,6 +69,7 @@ extension ClusterBench {
         var rounds = [Int](repeating: 0, count: venues.count)
         var measured = 0
         var candidate = 0
+        var alone: [Duration] = []
         while measured < settings.shocks {
             guard candidate < settings.shocks * 8 else { throw BenchError("too few marks changes move credits") }
             let venue = candidate % venues.count
@@ -75,10 +79,14 @@ extension ClusterBench {
             let base = baseMarks[venue]
             let body = ChangeBody.marks([MarkState(
                 asset: base.asset, oracle: Price(raw: base.oracle.raw / 100 * factor), mark: Price(raw: base.mark.raw / 100 * factor))])
+            let started = ContinuousClock.now
             try shadow.consume(venue: venue, changes: [body])
+            let credits = shadow.decideCredits()
+            let moves = shadow.decideMoves()
+            alone.append(.now - started)
             var counts = [Int](repeating: 0, count: venues.count)
-            for decision in shadow.decideCredits() { counts[decision.venue] = decision.credits.count }
-            for move in shadow.decideMoves() {
+            for decision in credits { counts[decision.venue] = decision.credits.count }
+            for move in moves {
                 counts[move.from.venue] += 1
                 counts[move.to.venue] += 1
             }
@@ -91,6 +99,7 @@ extension ClusterBench {
         var result = try await runShocks(
             shocks, mode: "ClearingCore", machine: machine, cluster: cluster, directory: directory + "/0", logger: logger)
         result.initialCredits = initialCredits
+        result.alone = alone.sorted()
         return [result]
     }
 

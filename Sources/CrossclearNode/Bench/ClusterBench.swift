@@ -159,7 +159,9 @@ public enum ClusterBench {
                             + "\(direct.initialCredits) credits in the initial restatement (not timed), \(format(direct.meanInstructions, digits: 0)) instructions per shock on average. "
                             + "Per shock, stage by stage: "
                             + direct.stages.map { "\($0.name) p50 \(ms(percentile($0.sorted, 0.5), digits: 2)), p99 \(ms(percentile($0.sorted, 0.99), digits: 2))" }
-                            .joined(separator: "; ") + ".")
+                            .joined(separator: "; ") + ". "
+                            + "The same decisions on a machine alone (consuming the shock, deciding credits and moves; no I/O): "
+                            + "p50 \(ms(percentile(direct.alone, 0.5), digits: 2)), p99 \(ms(percentile(direct.alone, 0.99), digits: 2)).")
                 }
                 progress("4/4 done")
             }

@@ -44,7 +44,7 @@ extension ClearingMachine {
     mutating func queue(_ request: BackstopRequest, venue: Int, at position: MutualPool.RequestPosition) {
         guard let pool, position > pool.answered[venue] else { return }
         pendingRequests.append(PendingRequest(venue: venue, position: position, request: request))
-        requestedAccounts[Leg(venue: venue, account: request.account)] = true
+        legStates[Leg(venue: venue, account: request.account)].requested = true
         // No collateral moves for that trader from now on.
         if let trader = views[venue].account(request.account)?.trader, isNetted(trader) { markDue(trader) }
     }
@@ -200,7 +200,7 @@ extension ClearingMachine {
                 guard let state, state.trader != VenueMachine.venueOwned,
                       let position = state.positions.first(where: { Int($0.asset) == asset }),
                       position.quantity.raw.signum() == -side,
-                      !requestedAccounts[Leg(venue: venue, account: state.account)],
+                      !legStates[Leg(venue: venue, account: state.account)].requested,
                       let margin = margin(of: state, venue: venue) else { continue }
                 let value = position.quantity.markValue(at: mark).raw
                 let pnl = value - position.basis.raw

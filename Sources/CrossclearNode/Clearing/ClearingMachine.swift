@@ -47,20 +47,18 @@ public struct ClearingMachine: Sendable {
     private(set) var legsOfTrader = TraderTable<[Leg]>(empty: [])
     /// Traders listed for netting: seen on two venues or more at some point.
     private var listed = TraderSet()
-    /// The credit last granted per (venue, account), Amount raw; nil before the first.
-    private var granted: LegTable<Int64?>
-    /// How many account states each leg's venue has reported (a move is known to be seen once both
-    /// of its accounts have been reported again).
-    private var versions: LegTable<Int>
+    /// What the machine keeps per (venue, account), in one record so that deciding a trader reads
+    /// one place per leg.
+    var legStates: LegTable<LegState>
+    /// Per netted trader: its net position per asset over its legs, as last computed; nil once one
+    /// of its legs changed (marks do not change it: the mark is read when the requirement is).
+    private var netPositions = TraderTable<[NetPosition]?>(empty: nil)
     /// Per trader with a collateral move in flight: the report count of each leg when it was
     /// decided (empty: none in flight).
     private var inFlight = TraderTable<[(leg: Leg, version: Int)]>(empty: [])
     /// Per venue, per asset index: the accounts of netted traders holding a position in the asset
     /// there, with their trader (a marks change makes those traders due).
     private var holders: [[[UInt32: UInt32]]]
-    /// Each leg's margin at the view's marks, as last computed; nil once its account or a mark of
-    /// one of its positions changed (or before the first computation).
-    private var legMargins: LegTable<AccountMargin?>
     /// Traders whose credit may have changed since the last ``decideCredits()``: an account, mark or
     /// stale flag it depends on changed. Every other trader's credit is what was last computed.
     private var creditsDue = TraderSet()
@@ -76,8 +74,6 @@ public struct ClearingMachine: Sendable {
     public internal(set) var pool: MutualPool?
     /// Backstop requests received and not yet answered, in arrival order.
     var pendingRequests: [PendingRequest] = []
-    /// Accounts that asked the pool (never chosen as ADL winners).
-    var requestedAccounts: LegTable<Bool>
     /// Winners cut by an ADL round whose venue has not reported them since: the pool deleverages
     /// itself again only once the view shows what its last round did.
     var unconfirmedCuts: Set<Leg> = []
@@ -119,10 +115,7 @@ public struct ClearingMachine: Sendable {
             }
         }
         holders = Array(repeating: Array(repeating: [:], count: scenario.assets.count), count: scenario.venues.count)
-        granted = LegTable(venues: scenario.venues.count, empty: nil)
-        versions = LegTable(venues: scenario.venues.count, empty: 0)
-        legMargins = LegTable(venues: scenario.venues.count, empty: nil)
-        requestedAccounts = LegTable(venues: scenario.venues.count, empty: false)
+        legStates = LegTable(venues: scenario.venues.count, empty: LegState())
         strictness = rules.map { $0.map { $0?.tiers[0].maintenance.raw ?? .min } }
     }
 
@@ -148,9 +141,10 @@ public struct ClearingMachine: Sendable {
                 try views[venue].apply(change)
                 let leg = Leg(venue: venue, account: state.account)
                 unconfirmedCuts.remove(leg)
-                versions[leg] += 1
-                legMargins[leg] = nil
+                legStates[leg].version += 1
+                legStates[leg].margin = nil
                 if legsOfTrader[state.trader].contains(leg) {
+                    netPositions[state.trader] = nil
                     guard isNetted(state.trader) else { continue }
                     moveHolder(leg, trader: state.trader, from: previous?.positions ?? [], to: state.positions)
                     markDue(state.trader)
@@ -163,7 +157,7 @@ public struct ClearingMachine: Sendable {
                 try views[venue].apply(change)
                 for state in moved where Int(state.asset) < holders[venue].count {
                     for (account, trader) in holders[venue][Int(state.asset)] {
-                        legMargins[Leg(venue: venue, account: account)] = nil
+                        legStates[Leg(venue: venue, account: account)].margin = nil
                         markDue(trader)
                     }
                 }
@@ -177,7 +171,7 @@ public struct ClearingMachine: Sendable {
     }
 
     /// The credit granted now, over every account (Amount raw).
-    public var creditGranted: Int64 { granted.reduce(0) { $0 + ($1 ?? 0) } }
+    public var creditGranted: Int64 { legStates.reduce(0) { $0 + ($1.granted ?? 0) } }
 
     /// Marks a venue stale (heartbeat late) or live again.
     public mutating func setStale(venue: Int, _ isStale: Bool) {
@@ -196,13 +190,13 @@ public struct ClearingMachine: Sendable {
         var scratch = Scratch()
         for trader in creditsDue.take() {
             let legs = legsOfTrader[trader]
-            credits(for: legs, scratch: &scratch)
+            credits(for: legs, of: trader, scratch: &scratch)
             for (leg, credit) in zip(legs, scratch.credits) {
-                if let previous = granted[leg] {
+                if let previous = legStates[leg].granted {
                     let moved = credit == 0 ? previous != 0 : previous == 0 || abs(credit - previous) * 100 > previous
                     guard moved else { continue }
                 }
-                granted[leg] = credit
+                legStates[leg].granted = credit
                 movesDue.insert(trader)
                 byVenue[leg.venue].append(CrossMarginCredit(account: leg.account, thresholdReduction: Amount(raw: credit)))
             }
@@ -235,21 +229,34 @@ public struct ClearingMachine: Sendable {
         return margin
     }
 
+    /// What the machine keeps per leg.
+    struct LegState: Sendable {
+        /// How many account states the leg's venue has reported (a move is known to be seen once
+        /// both of its accounts have been reported again).
+        var version = 0
+        /// The credit last granted (Amount raw); nil before the first.
+        var granted: Int64?
+        /// The leg's margin at the view's marks, as last computed; nil once its account or a mark
+        /// of one of its positions changed (or before the first computation).
+        var margin: AccountMargin?
+        /// Whether the account asked the pool for a backstop (then never chosen as an ADL winner).
+        var requested = false
+    }
+
     /// Buffers reused from trader to trader within one decision.
     private struct Scratch {
         var margins: [AccountMargin] = []
-        var nets: [NetPosition] = []
         var credits: [Int64] = []
         var surplus: [Int64] = []
         var threshold: [Int64] = []
     }
 
-    /// A trader's net position in one asset over its legs: the mark of the first leg holding it,
-    /// and the venue whose rules for it are the strictest.
-    private struct NetPosition {
+    /// A trader's net position in one asset over its legs, valued at the mark of the venue of the
+    /// first leg holding it, under the venue whose rules for it are the strictest.
+    private struct NetPosition: Sendable {
         var asset: Int
         var size: Int64
-        var mark: Price
+        var markVenue: Int
         var rulesVenue: Int
     }
 
@@ -258,52 +265,60 @@ public struct ClearingMachine: Sendable {
     private mutating func legMargins(of legs: [Leg], into margins: inout [AccountMargin]) -> Bool {
         margins.removeAll(keepingCapacity: true)
         for leg in legs {
-            if let cached = legMargins[leg] {
+            if let cached = legStates[leg].margin {
                 margins.append(cached)
                 continue
             }
             guard let state = views[leg.venue].account(leg.account), let margin = margin(of: state, venue: leg.venue) else { return false }
-            legMargins[leg] = margin
+            legStates[leg].margin = margin
             margins.append(margin)
         }
         return true
     }
 
-    /// The portfolio requirement on a trader's net position per asset over `legs`, at the strictest
-    /// rules among the legs and the mark of the first leg holding the asset (Amount raw); nil while
-    /// a leg or a mark is unknown.
-    private func nettedRequirement(of legs: [Leg], nets: inout [NetPosition]) -> Int64? {
-        nets.removeAll(keepingCapacity: true)
-        for leg in legs {
-            guard let state = views[leg.venue].account(leg.account) else { return nil }
-            for position in state.positions {
-                let asset = Int(position.asset)
-                guard let mark = views[leg.venue].mark(asset: asset)?.mark,
-                      asset < strictness[leg.venue].count, strictness[leg.venue][asset] != .min else { return nil }
-                if let index = nets.firstIndex(where: { $0.asset == asset }) {
-                    nets[index].size += position.quantity.raw
-                    if strictness[leg.venue][asset] > strictness[nets[index].rulesVenue][asset] { nets[index].rulesVenue = leg.venue }
-                } else {
-                    nets.append(NetPosition(asset: asset, size: position.quantity.raw, mark: mark, rulesVenue: leg.venue))
-                }
-            }
-        }
+    /// The portfolio requirement on `trader`'s net position per asset over its `legs`, at the
+    /// strictest rules among the legs and the mark of the first leg holding the asset (Amount raw);
+    /// nil while a leg or a mark is unknown.
+    private mutating func nettedRequirement(of trader: UInt32, legs: [Leg]) -> Int64? {
+        if netPositions[trader] == nil { netPositions[trader] = netPositions(of: legs) }
+        guard let nets = netPositions[trader] else { return nil }
         var requirement: Int64 = 0
         for net in nets {
-            let notional = Quantity(raw: net.size).magnitude.value(at: net.mark, rounding: .up)
+            guard let mark = views[net.markVenue].mark(asset: net.asset)?.mark else { return nil }
+            let notional = Quantity(raw: net.size).magnitude.value(at: mark, rounding: .up)
             requirement += rules[net.rulesVenue][net.asset]!.maintenance(notional: notional).raw
         }
         return requirement
     }
 
+    /// The net position per asset over `legs`, in order of first appearance; nil while a leg is
+    /// unknown or holds an asset its venue does not list.
+    private func netPositions(of legs: [Leg]) -> [NetPosition]? {
+        var nets: [NetPosition] = []
+        for leg in legs {
+            guard let state = views[leg.venue].account(leg.account) else { return nil }
+            for position in state.positions {
+                let asset = Int(position.asset)
+                guard asset < strictness[leg.venue].count, strictness[leg.venue][asset] != .min else { return nil }
+                if let index = nets.firstIndex(where: { $0.asset == asset }) {
+                    nets[index].size += position.quantity.raw
+                    if strictness[leg.venue][asset] > strictness[nets[index].rulesVenue][asset] { nets[index].rulesVenue = leg.venue }
+                } else {
+                    nets.append(NetPosition(asset: asset, size: position.quantity.raw, markVenue: leg.venue, rulesVenue: leg.venue))
+                }
+            }
+        }
+        return nets
+    }
+
     /// Sets `scratch.credits` to the credit of each leg (Amount raw), zero when the trader cannot
     /// be netted now: up to the cap of what netting saves, while the trader's total equity covers
     /// the credited total, split in proportion to the legs' requirements.
-    private mutating func credits(for legs: [Leg], scratch: inout Scratch) {
+    private mutating func credits(for legs: [Leg], of trader: UInt32, scratch: inout Scratch) {
         scratch.credits.removeAll(keepingCapacity: true)
         scratch.credits.append(contentsOf: repeatElement(0, count: legs.count))
         if policy == .withdrawCredit, legs.contains(where: { stale[$0.venue] }) { return }
-        guard legMargins(of: legs, into: &scratch.margins), let netted = nettedRequirement(of: legs, nets: &scratch.nets) else { return }
+        guard legMargins(of: legs, into: &scratch.margins), let netted = nettedRequirement(of: trader, legs: legs) else { return }
         var total: Int64 = 0
         var totalEquity: Int64 = 0
         for margin in scratch.margins {
@@ -336,19 +351,19 @@ public struct ClearingMachine: Sendable {
         for trader in movesDue.take() {
             let legs = legsOfTrader[trader]
             if !inFlight[trader].isEmpty {
-                guard inFlight[trader].allSatisfy({ versions[$0.leg] > $0.version }) else { continue }
+                guard inFlight[trader].allSatisfy({ legStates[$0.leg].version > $0.version }) else { continue }
                 inFlight[trader] = []
             }
             // Never to or from a stale venue, nor for a trader with an account that asked the pool.
-            guard !legs.contains(where: { stale[$0.venue] || requestedAccounts[$0] }),
-                  legs.contains(where: { (granted[$0] ?? 0) > 0 }),
+            guard !legs.contains(where: { stale[$0.venue] || legStates[$0].requested }),
+                  legs.contains(where: { (legStates[$0].granted ?? 0) > 0 }),
                   legMargins(of: legs, into: &scratch.margins)
             else { continue }
             let margins = scratch.margins
             scratch.threshold.removeAll(keepingCapacity: true)
             scratch.surplus.removeAll(keepingCapacity: true)
             for (leg, margin) in zip(legs, margins) {
-                let threshold = max(0, margin.maintenance - (granted[leg] ?? 0))
+                let threshold = max(0, margin.maintenance - (legStates[leg].granted ?? 0))
                 scratch.threshold.append(threshold)
                 scratch.surplus.append(margin.equity - threshold)
             }
@@ -364,7 +379,7 @@ public struct ClearingMachine: Sendable {
                 }
             }
             if decisions.count > decided {
-                inFlight[trader] = legs.map { ($0, versions[$0]) }
+                inFlight[trader] = legs.map { ($0, legStates[$0].version) }
             }
         }
         return decisions
@@ -378,13 +393,14 @@ public struct ClearingMachine: Sendable {
         legs.append(leg)
         legs.sort()
         legsOfTrader[trader] = legs
-        legMargins[leg] = nil
+        legStates[leg].margin = nil
+        netPositions[trader] = nil
         if legs.count == 2 {
             // Already listed when a repair (replaceView) had dropped one of its legs.
             listed.insert(trader)
             for each in legs {
                 // Its margins were not kept current while the trader was not netted.
-                legMargins[each] = nil
+                legStates[each].margin = nil
                 moveHolder(each, trader: trader, from: [], to: views[each.venue].account(each.account)?.positions ?? [])
             }
         } else if legs.count > 2 {
@@ -409,7 +425,8 @@ public struct ClearingMachine: Sendable {
     /// Makes every netted trader due and forgets every cached margin: the next decisions recompute
     /// everything, which is what the incremental ones must equal (tests compare the two).
     mutating func markAllDue() {
-        legMargins = LegTable(venues: venues.count, empty: nil)
+        legStates.modifyAll { $0.margin = nil }
+        netPositions = TraderTable(empty: nil)
         for trader in listed.members { markDue(trader) }
     }
 
@@ -429,7 +446,7 @@ public struct ClearingMachine: Sendable {
     /// comes out zero, so the next ``decideCredits()`` revokes it.
     public mutating func replaceView(venue: Int, with book: MarginBook) {
         views[venue] = book
-        legMargins.removeAll(venue: venue)
+        legStates.modifyAll(venue: venue) { $0.margin = nil }
         for trader in legsOfTrader.indicesWhere({ !$0.isEmpty }) {
             let legs = legsOfTrader[trader]
             let kept = legs.filter { $0.venue != venue || book.account($0.account)?.trader == trader }
@@ -437,11 +454,11 @@ public struct ClearingMachine: Sendable {
             legsOfTrader[trader] = kept
             inFlight[trader] = inFlight[trader].filter { kept.contains($0.leg) }
             // The venue holds no such account, so no credit on it to revoke.
-            for leg in legs where leg.venue == venue && book.account(leg.account) == nil { granted[leg] = nil }
+            for leg in legs where leg.venue == venue && book.account(leg.account) == nil { legStates[leg].granted = nil }
         }
         for case let state? in book.accounts where state.trader != VenueMachine.venueOwned {
             let leg = Leg(venue: venue, account: state.account)
-            versions[leg] += 1
+            legStates[leg].version += 1
             index(leg, trader: state.trader)
         }
         // The snapshot shows what the pool's last ADL cuts did on this venue.
@@ -451,6 +468,7 @@ public struct ClearingMachine: Sendable {
             for leg in legsOfTrader[trader] where leg.venue == venue {
                 moveHolder(leg, trader: trader, from: [], to: book.account(leg.account)?.positions ?? [])
             }
+            netPositions[trader] = nil
             markDue(trader)
         }
         repairs[venue] += 1
@@ -492,9 +510,11 @@ struct LegTable<Value: Sendable>: Sendable {
         }
     }
 
-    /// Sets every leg of `venue` back to the empty value.
-    mutating func removeAll(venue: Int) {
-        values[venue] = []
+    /// Applies `change` to every stored value of `venue`, or of every venue.
+    mutating func modifyAll(venue: Int? = nil, _ change: (inout Value) -> Void) {
+        for index in values.indices where venue == nil || index == venue {
+            for account in values[index].indices { change(&values[index][account]) }
+        }
     }
 
     /// Folds every leg's value, venues in order, accounts ascending.
