@@ -59,31 +59,34 @@ final class EntryInserter {
     private func insert(_ indices: [Int], of entries: [JournalEntry]) throws {
         let statement = RawStatement(try db.cachedStatement(sql: Self.sql[indices.count]), db: db)
         defer { statement.clearBindings() }
-        var length = 0
-        for index in indices {
-            length += entries[index].stream.utf8.count + entries[index].payload.count
-                + entries[index].previousHash.count + entries[index].hash.count
-        }
-        reserve(length)
-        var used = 0
-        // Copies `bytes` into the scratch buffer and returns where they now are.
-        func stage(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-            let target = UnsafeMutableRawBufferPointer(rebasing: scratch[used..<(used + bytes.count)])
-            target.copyMemory(from: bytes)
-            used += bytes.count
-            return UnsafeRawBufferPointer(target)
-        }
-        var parameter: Int32 = 1
-        for index in indices {
-            var stream = entries[index].stream
-            try stream.withUTF8 { try statement.bindStaticText(stage(UnsafeRawBufferPointer($0)), at: parameter) }
-            try statement.bind(entries[index].epoch, at: parameter + 1)
-            try statement.bind(entries[index].sequence, at: parameter + 2)
-            try statement.bind(Int64(entries[index].kind), at: parameter + 3)
-            try entries[index].payload.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 4) }
-            try entries[index].previousHash.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 5) }
-            try entries[index].hash.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 6) }
-            parameter += 7
+        // Entries are read in place through the buffer (an array subscript copies each one).
+        try entries.withUnsafeBufferPointer { entries in
+            var length = 0
+            for index in indices {
+                length += entries[index].stream.utf8.count + entries[index].payload.count
+                    + entries[index].previousHash.count + entries[index].hash.count
+            }
+            reserve(length)
+            var used = 0
+            // Copies `bytes` into the scratch buffer and returns where they now are.
+            func stage(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+                let target = UnsafeMutableRawBufferPointer(rebasing: scratch[used..<(used + bytes.count)])
+                target.copyMemory(from: bytes)
+                used += bytes.count
+                return UnsafeRawBufferPointer(target)
+            }
+            var parameter: Int32 = 1
+            for index in indices {
+                var stream = entries[index].stream
+                try stream.withUTF8 { try statement.bindStaticText(stage(UnsafeRawBufferPointer($0)), at: parameter) }
+                try statement.bind(entries[index].epoch, at: parameter + 1)
+                try statement.bind(entries[index].sequence, at: parameter + 2)
+                try statement.bind(Int64(entries[index].kind), at: parameter + 3)
+                try entries[index].payload.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 4) }
+                try entries[index].previousHash.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 5) }
+                try entries[index].hash.withUnsafeBytes { try statement.bindStatic(stage($0), at: parameter + 6) }
+                parameter += 7
+            }
         }
         try statement.execute()
     }

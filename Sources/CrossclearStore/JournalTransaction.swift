@@ -42,38 +42,41 @@ public struct JournalTransaction {
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(submissions.reduce(0) { $0 + $1.count })
         for entries in submissions {
-            for index in entries.indices {
-                if let reason = ChainRules.formatProblem(entries[index]) {
-                    outcomes.append(.malformed(reason: reason))
-                    continue
-                }
-                let stream = entries[index].stream
-                if current?.stream != stream {
-                    if let current { states[current.stream] = .some(current.state) }
-                    let state: ChainRules.StreamState?
-                    if let known = states[stream] {
-                        state = known
-                    } else {
-                        state = try streamState(stream)
+            // Entries are read in place through the buffer (an array subscript copies each one).
+            try entries.withUnsafeBufferPointer { buffer in
+                for index in buffer.indices {
+                    if let reason = ChainRules.formatProblem(buffer[index]) {
+                        outcomes.append(.malformed(reason: reason))
+                        continue
                     }
-                    current = (stream, state, advanced.contains(stream))
-                }
-                let state = current!.state
-                let outcome = try ChainRules.judge(entries[index], state: state) { position in
-                    // The lookup reads the table: write what this batch accepted so far first.
-                    try inserter.flush()
-                    return try existingHash(stream: stream, at: position)
-                }
-                if case .appended = outcome {
-                    try inserter.add(index, of: entries)
-                    let head = StreamHead(epoch: entries[index].epoch, sequence: entries[index].sequence, hash: entries[index].hash)
-                    current!.state = ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough)
-                    if !current!.advanced {
-                        advanced.insert(stream)
-                        current!.advanced = true
+                    let stream = buffer[index].stream
+                    if current?.stream != stream {
+                        if let current { states[current.stream] = .some(current.state) }
+                        let state: ChainRules.StreamState?
+                        if let known = states[stream] {
+                            state = known
+                        } else {
+                            state = try streamState(stream)
+                        }
+                        current = (stream, state, advanced.contains(stream))
                     }
+                    let state = current!.state
+                    let outcome = try ChainRules.judge(buffer[index], state: state) { position in
+                        // The lookup reads the table: write what this batch accepted so far first.
+                        try inserter.flush()
+                        return try existingHash(stream: stream, at: position)
+                    }
+                    if case .appended = outcome {
+                        try inserter.add(index, of: entries)
+                        let head = StreamHead(epoch: buffer[index].epoch, sequence: buffer[index].sequence, hash: buffer[index].hash)
+                        current!.state = ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough)
+                        if !current!.advanced {
+                            advanced.insert(stream)
+                            current!.advanced = true
+                        }
+                    }
+                    outcomes.append(outcome)
                 }
-                outcomes.append(outcome)
             }
         }
         try inserter.flush()

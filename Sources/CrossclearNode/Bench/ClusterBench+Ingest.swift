@@ -131,7 +131,7 @@ extension ClusterBench {
 
         let last = UInt64(workload.changesPerVenue)
         let started = ContinuousClock.now
-        for link in links { link.publish(upTo: last) }
+        for (link, changes) in zip(links, workload.changes) { link.publish(changes) }
         try await waitUntil("every venue's last change to be acknowledged") { links.allSatisfy { $0.lastAcknowledged >= last } }
         let seconds = (ContinuousClock.now - started).seconds
         let statistics = await server.committer.statistics

@@ -21,43 +21,45 @@ extension ClearingServer {
     /// - Returns: whether the connection goes on.
     func ingest(_ changes: [Change], session: ClearingSession, requestedResend: inout UInt64?) async throws -> Bool {
         let venue = session.venue
-        var accepted: [Change] = []
+        // Indices of the changes to apply (usually all of them: then the array goes on as it is).
+        var accepted: [Int] = []
         accepted.reserveCapacity(changes.count)
         var refusal: Refusal?
         var next = 0
         judging: while next < changes.count {
             // Judge under one lock until a change is refused or lies beyond the tracker's memory
             // (which needs the journal, read outside the lock).
-            var older: Change?
+            var older: Int?
             withVenue(venue) { venueState in
                 while next < changes.count, refusal == nil, older == nil {
-                    let change = changes[next]
+                    let index = next
                     next += 1
-                    guard change.epoch == session.epoch else {
-                        refusal = change.epoch < session.epoch ? .staleEpoch(change.epoch) : .wrongEpoch(change.epoch)
+                    let epoch = changes[index].epoch
+                    guard epoch == session.epoch else {
+                        refusal = epoch < session.epoch ? .staleEpoch(epoch) : .wrongEpoch(epoch)
                         return
                     }
-                    switch venueState.tracker.accept(change) {
-                    case .apply: accepted.append(change)
+                    switch venueState.tracker.accept(changes[index]) {
+                    case .apply: accepted.append(index)
                     case .duplicate: continue
-                    case .beyondHistory: older = change
-                    case let verdict: refusal = Self.refusal(verdict, change)
+                    case .beyondHistory: older = index
+                    case let verdict: refusal = Self.refusal(verdict, changes[index])
                     }
                 }
             }
             if refusal != nil { break judging }
             if let older {
-                switch try journaledVerdict(of: older, venue: venue) {
+                switch try journaledVerdict(of: changes[older], venue: venue) {
                 case .apply: accepted.append(older)
                 case .duplicate, .beyondHistory: continue judging
                 case let verdict:
-                    refusal = Self.refusal(verdict, older)
+                    refusal = Self.refusal(verdict, changes[older])
                     break judging
                 }
             }
         }
         if !accepted.isEmpty {
-            try await journalAndDeliver(accepted, session: session)
+            try await journalAndDeliver(accepted.count == changes.count ? changes : accepted.map { changes[$0] }, session: session)
             requestedResend = nil
         }
         let applied = withVenue(venue) { $0.tracker.lastSequence }
@@ -105,18 +107,15 @@ extension ClearingServer {
     private func journalAndDeliver(_ changes: [Change], session: ClearingSession) async throws {
         let venue = session.venue
         let stream = TransportJournal.changeStream(venue: venue, epoch: session.epoch)
-        var delivered: [Change] = []
+        var delivered: [Change]
         do {
             let entries = try TransportJournal.entries(for: changes, stream: stream)
             let outcomes = try await committer.append(entries)
-            for (change, outcome) in zip(changes, outcomes) {
-                switch outcome {
-                case .appended: delivered.append(change)
-                case .duplicate: continue
-                default:
-                    throw TransportError.journalDisagrees("\(stream) refused sequence \(change.sequence): \(outcome)")
-                }
+            if let refused = outcomes.firstIndex(where: { !$0.isDurable }) {
+                throw TransportError.journalDisagrees("\(stream) refused sequence \(changes[refused].sequence): \(outcomes[refused])")
             }
+            // Usually every change was appended: hand the array over as it is.
+            delivered = outcomes.allSatisfy { $0 == .appended } ? changes : zip(changes, outcomes).filter { $0.1 == .appended }.map(\.0)
         } catch {
             try reloadTracker(venue: venue, epoch: session.epoch)
             throw error

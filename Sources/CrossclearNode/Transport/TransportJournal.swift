@@ -39,13 +39,16 @@ enum TransportJournal {
         var entries: [JournalEntry] = []
         entries.reserveCapacity(changes.count)
         var previous: (hash: ChainHash, bytes: [UInt8])?
-        for change in changes {
-            let previousHash = previous.flatMap { $0.hash == change.previousHash ? $0.bytes : nil } ?? change.previousHash.bytes
-            let hash = change.hash.bytes
+        // By index, reading fields in place: iterating would copy every change (a retain of its body).
+        for index in changes.indices {
+            let previousHash =
+                previous.flatMap { $0.hash == changes[index].previousHash ? $0.bytes : nil } ?? changes[index].previousHash.bytes
+            let hash = changes[index].hash.bytes
             entries.append(JournalEntry(
-                stream: stream, epoch: Int64(change.epoch), sequence: Int64(change.sequence), kind: Int32(change.body.kind),
-                payload: try WireEncoder.payload(of: change.body), previousHash: previousHash, hash: hash))
-            previous = (change.hash, hash)
+                stream: stream, epoch: Int64(changes[index].epoch), sequence: Int64(changes[index].sequence),
+                kind: Int32(changes[index].body.kind), payload: try WireEncoder.payload(of: changes[index].body),
+                previousHash: previousHash, hash: hash))
+            previous = (changes[index].hash, hash)
         }
         return entries
     }

@@ -32,6 +32,7 @@ extension VenueLink {
                     guard ack.epoch == configuration.epoch else { continue }
                     let wake = state.withLock { state in
                         state.acknowledged = max(state.acknowledged, ack.upTo)
+                        state.retained.drop(through: state.acknowledged)
                         return state.senderWake
                     }
                     wake?.yield()
@@ -83,6 +84,7 @@ extension VenueLink {
         state.withLock { state in
             state.sent = lastApplied
             state.acknowledged = lastApplied
+            state.retained.drop(through: lastApplied)
             state.senderWake = wake
             state.answeringSnapshot = false  // an answer of an earlier connection ended with it
         }
@@ -105,7 +107,8 @@ extension VenueLink {
         wake?.yield()
     }
 
-    /// Sends published changes from the journal, in frame-sized batches, while the window allows.
+    /// Sends published changes (from memory or the journal), in frame-sized batches, while the
+    /// window allows.
     private func sendChanges(_ outbound: NIOAsyncChannelOutboundWriter<WireMessage>, _ wakes: AsyncStream<Void>) async throws {
         for await _ in wakes {
             while let (from, changes) = try nextChanges() {
@@ -121,16 +124,24 @@ extension VenueLink {
         }
     }
 
-    /// The next changes to send (read from the journal) and the position they follow, or nil when
-    /// nothing is published beyond it or the window is full.
+    /// The next changes to send and the position they follow, or nil when nothing is published
+    /// beyond it or the window is full. They come from the retained changes when those hold the
+    /// next one, otherwise from the journal (up to the first retained change).
     private func nextChanges() throws -> (UInt64, [Change])? {
-        let (from, published, acknowledged) = state.withLock { ($0.sent, $0.published, $0.acknowledged) }
-        let inFlight = from > acknowledged ? from - acknowledged : 0
-        let window = UInt64(configuration.maximumUnacknowledged)
-        guard published > from, inFlight < window else { return nil }
-        let limit = min(published - from, window - inFlight, 16_384)
+        let next = state.withLock { state -> (from: UInt64, limit: UInt64, retained: [Change], firstRetained: UInt64?)? in
+            let from = state.sent
+            let inFlight = from > state.acknowledged ? from - state.acknowledged : 0
+            let window = UInt64(configuration.maximumUnacknowledged)
+            guard state.published > from, inFlight < window else { return nil }
+            let limit = min(state.published - from, window - inFlight, 16_384)
+            let retained = state.retained.changes(after: from, maximumCount: Int(limit))
+            return (from, limit, retained, state.retained.sequences?.lowerBound)
+        }
+        guard let (from, limit, retained, firstRetained) = next else { return nil }
+        if !retained.isEmpty { return (from, retained) }
+        let unretained = firstRetained.map { $0 > from ? min(limit, $0 - from - 1) : limit } ?? limit
         let after = JournalPosition(epoch: Int64(configuration.epoch), sequence: Int64(from))
-        let entries = try journal.entries(stream: configuration.stream, after: after, limit: Int(limit))
+        let entries = try journal.entries(stream: configuration.stream, after: after, limit: Int(unretained))
         var changes: [Change] = []
         for entry in entries {
             guard entry.epoch == Int64(configuration.epoch), entry.sequence == Int64(from) + Int64(changes.count) + 1 else { break }

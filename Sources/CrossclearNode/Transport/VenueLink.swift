@@ -11,10 +11,12 @@ import Synchronization
 /// backoff until cancelled or shut down gracefully.
 ///
 /// The venue application journals its changes itself, hash-chained (``ChainHasher``), in its own
-/// ``Journal`` under ``Configuration/stream``, and then calls ``publish(upTo:)``. The link reads
-/// what to send from the journal: after a reconnect or a restart it resends everything after the
-/// Welcome's `lastApplied`, and after a ResyncRequest everything from its `fromSequence`. An
-/// instruction is acknowledged only after ``InstructionConsumer/apply(_:)`` returned.
+/// ``Journal`` under ``Configuration/stream``, and then calls ``publish(_:)`` with them (or
+/// ``publish(upTo:)`` with their last sequence). The link sends the changes it was given from
+/// memory until they are acknowledged and reads anything else from the journal: after a reconnect
+/// or a restart it resends everything after the Welcome's `lastApplied`, and after a
+/// ResyncRequest everything from its `fromSequence`. An instruction is acknowledged only after
+/// ``InstructionConsumer/apply(_:)`` returned.
 ///
 /// The link gives up (``run()`` throws ``TransportError/refused(_:)`` or
 /// ``TransportError/forked(_:)``) only when retrying cannot help: the clearing node refused the
@@ -44,14 +46,19 @@ public final class VenueLink: Service, Sendable {
         public var maximumFrameLength: Int
         /// The most changes sent and not yet acknowledged (the flow-control window).
         public var maximumUnacknowledged: Int
+        /// The most published changes kept in memory until acknowledged (the newest ones; older
+        /// ones are read back from the journal when sent). 0 reads every change from the journal.
+        public var maximumRetained: Int
 
         /// Creates a configuration; defaults: 250 ms heartbeats, stale after 1 s, backoff 50 ms
-        /// doubling to 1 s, 1 MiB frames, 65,536 unacknowledged changes.
+        /// doubling to 1 s, 1 MiB frames, 65,536 unacknowledged changes, 262,144 retained changes
+        /// (about 50 MB of account changes with one or two positions).
         public init(
             venue: String, host: String, port: Int, epoch: UInt64, stream: String,
             heartbeatInterval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(1),
             initialBackoff: Duration = .milliseconds(50), maximumBackoff: Duration = .seconds(1),
-            maximumFrameLength: Int = WireProtocol.defaultMaximumFrameLength, maximumUnacknowledged: Int = 65_536
+            maximumFrameLength: Int = WireProtocol.defaultMaximumFrameLength, maximumUnacknowledged: Int = 65_536,
+            maximumRetained: Int = 262_144
         ) {
             self.venue = venue
             self.host = host
@@ -64,6 +71,7 @@ public final class VenueLink: Service, Sendable {
             self.maximumBackoff = maximumBackoff
             self.maximumFrameLength = maximumFrameLength
             self.maximumUnacknowledged = maximumUnacknowledged
+            self.maximumRetained = maximumRetained
         }
     }
 
@@ -88,6 +96,8 @@ public final class VenueLink: Service, Sendable {
         var acknowledged: UInt64 = 0
         /// The last sequence sent on the current connection.
         var sent: UInt64 = 0
+        /// Published changes not yet acknowledged, sent from memory.
+        var retained: RetainedChanges
         /// Wakes the current connection's sender, while one is welcomed.
         var senderWake: AsyncStream<Void>.Continuation?
         /// When the clearing node was last heard from.
@@ -126,6 +136,9 @@ public final class VenueLink: Service, Sendable {
         guard configuration.maximumUnacknowledged > 0 else {
             throw TransportError.invalidConfiguration("maximum unacknowledged \(configuration.maximumUnacknowledged) must be positive")
         }
+        guard configuration.maximumRetained >= 0 else {
+            throw TransportError.invalidConfiguration("maximum retained \(configuration.maximumRetained) must not be negative")
+        }
         self.configuration = configuration
         self.tls = tls
         self.journal = journal
@@ -137,16 +150,33 @@ public final class VenueLink: Service, Sendable {
         self.group = eventLoopGroup
         let head = try journal.last(stream: configuration.stream)
         let published = head.flatMap { $0.epoch == Int64(configuration.epoch) ? UInt64($0.sequence) : nil } ?? 0
-        self.state = Mutex(State(published: published))
+        self.state = Mutex(State(published: published, retained: RetainedChanges(limit: configuration.maximumRetained)))
     }
 
     // MARK: - Publishing
 
     /// Tells the link that the venue journaled its changes up to `sequence` (of the configured
-    /// epoch, in the configured stream): the link sends them as soon as it can.
+    /// epoch, in the configured stream): the link reads them from the journal and sends them as
+    /// soon as it can.
     public func publish(upTo sequence: UInt64) {
         let wake = state.withLock { state in
             state.published = max(state.published, sequence)
+            return state.senderWake
+        }
+        wake?.yield()
+    }
+
+    /// Tells the link that the venue journaled `changes` (consecutive sequences of the configured
+    /// epoch, in order, exactly as journaled in the configured stream): the link sends them as soon
+    /// as it can, from memory (up to ``Configuration/maximumRetained``; the rest from the journal).
+    public func publish(_ changes: [Change]) {
+        guard let last = changes.last else { return }
+        precondition(
+            changes.allSatisfy { $0.epoch == configuration.epoch } && last.sequence == changes[0].sequence + UInt64(changes.count - 1),
+            "published changes are consecutive changes of the link's epoch")
+        let wake = state.withLock { state in
+            state.retained.append(changes)
+            state.published = max(state.published, last.sequence)
             return state.senderWake
         }
         wake?.yield()

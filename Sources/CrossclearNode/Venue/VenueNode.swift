@@ -58,7 +58,7 @@ public final class VenueNode: Service, Sendable {
             publishedBook: { core.publishedBook },
             logger: logger)
         core.afterApply { [weak self] published in
-            if let published { self?.link.publish(upTo: published) }
+            self?.link.publish(published)
             try? self?.writeStatus()
         }
     }
@@ -79,7 +79,7 @@ public final class VenueNode: Service, Sendable {
         try writeStatus()
         var next = ContinuousClock.now
         while !Task.isCancelled {
-            guard let sequence = try core.step() else {
+            guard let changes = try core.step() else {
                 logger.info("scenario finished", metadata: ["changes": "\(core.lastSequence)"])
                 try writeStatus()
                 while !Task.isCancelled {
@@ -88,7 +88,7 @@ public final class VenueNode: Service, Sendable {
                 }
                 return
             }
-            link.publish(upTo: sequence)
+            link.publish(changes)
             try writeStatus()
             next = next.advanced(by: interval)
             if interval > .zero { try await Task.sleep(until: next) } else { await Task.yield() }
@@ -111,7 +111,7 @@ final class VenueCore: InstructionConsumer, Sendable {
     let timeStepSeconds: Int64
     private let state: Mutex<State>
     private let logger: Logger
-    private let onApplied = Mutex<(@Sendable (UInt64?) -> Void)?>(nil)
+    private let onApplied = Mutex<(@Sendable ([Change]) -> Void)?>(nil)
 
     private struct State: Sendable {
         var machine: VenueMachine
@@ -150,20 +150,18 @@ final class VenueCore: InstructionConsumer, Sendable {
     var lastInstruction: UInt64 { state.withLock { $0.machine.lastInstruction } }
 
     /// Runs `action` after every instruction batch is applied and journaled, before it returns,
-    /// with the last sequence of the changes the batch published (nil when it changed nothing published).
-    func afterApply(_ action: @escaping @Sendable (UInt64?) -> Void) {
+    /// with the changes the batch published (none when it changed nothing published).
+    func afterApply(_ action: @escaping @Sendable ([Change]) -> Void) {
         onApplied.withLock { $0 = action }
     }
 
-    /// Runs and journals the next step; returns the last change's sequence, or nil when the
-    /// scenario is over.
-    func step() throws -> UInt64? {
+    /// Runs and journals the next step; returns its changes, or nil when the scenario is over.
+    func step() throws -> [Change]? {
         try state.withLock { state in
             guard !state.machine.isFinished else { return nil }
             state.machine.advance()
             let bodies = state.machine.changes()
-            _ = try record.record(step: state.machine.step, bodies: bodies, hasher: &state.hasher, snapshotOf: state.machine)
-            return state.hasher.lastSequence
+            return try record.record(step: state.machine.step, bodies: bodies, hasher: &state.hasher, snapshotOf: state.machine)
         }
     }
 
@@ -171,7 +169,7 @@ final class VenueCore: InstructionConsumer, Sendable {
     /// acknowledges them. An instruction the venue refuses stops the batch there (the ones before it
     /// are applied and journaled).
     func apply(_ instructions: [Instruction]) async throws {
-        let (published, refusal) = state.withLock { state -> (UInt64?, (any Error)?) in
+        let (published, refusal) = state.withLock { state -> ([Change], (any Error)?) in
             var applied: [Instruction] = []
             var refusal: (any Error)?
             for instruction in instructions {
@@ -183,11 +181,11 @@ final class VenueCore: InstructionConsumer, Sendable {
                     break
                 }
             }
-            guard !applied.isEmpty else { return (nil, refusal) }
+            guard !applied.isEmpty else { return ([], refusal) }
             do {
                 let changes = try record.record(instructions: applied, afterStep: state.machine.step,
                                                 changes: state.machine.changes(), hasher: &state.hasher)
-                return (changes.last?.sequence, refusal)
+                return (changes, refusal)
             } catch {
                 // The machine is ahead of its journal: stop rather than acknowledge what is not durable.
                 fatalError("cannot journal applied instructions: \(error)")

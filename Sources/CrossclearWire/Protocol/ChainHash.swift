@@ -54,14 +54,16 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
             word3: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)))
     }
 
-    /// The 32 bytes, in order.
+    /// The 32 bytes, in order (one allocation: the array).
     public var bytes: [UInt8] {
-        var result = [UInt8]()
-        result.reserveCapacity(WireProtocol.hashLength)
-        for word in [word0, word1, word2, word3] {
-            for shift in stride(from: 56, through: 0, by: -8) { result.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        [UInt8](unsafeUninitializedCapacity: WireProtocol.hashLength) { storage, initialized in
+            let raw = UnsafeMutableRawBufferPointer(storage)
+            raw.storeBytes(of: word0.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: word1.bigEndian, toByteOffset: 8, as: UInt64.self)
+            raw.storeBytes(of: word2.bigEndian, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: word3.bigEndian, toByteOffset: 24, as: UInt64.self)
+            initialized = WireProtocol.hashLength
         }
-        return result
     }
 
     /// Whether this is the genesis hash (32 zero bytes).

@@ -71,6 +71,48 @@ struct TransportLinkTests {
         }
     }
 
+    @Test(
+        "changes published with their values are sent from memory, and after a server restart resent from memory and the journal",
+        arguments: [262_144, 500, 0])
+    func changesPublishedFromMemory(maximumRetained: Int) async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try TransportFixture(directory: directory)
+            let firstConsumer = RecordingChangeConsumer()
+            let (firstRun, port) = try await start(try fixture.server(consumer: firstConsumer))
+            let venueJournal = try fixture.venueJournal("venue-a")
+            var writer = VenueJournalWriter(journal: venueJournal, epoch: 1)
+            let link = try fixture.link(venue: "venue-a", port: port, journal: venueJournal, maximumRetained: maximumRetained)
+            let linking = RunningService { try await link.run() }
+            var published = try writer.journaledChanges(accounts: 3_000)
+            link.publish(published)
+            #expect(await eventually(seconds: 20) { link.lastAcknowledged == 3_000 })
+            await firstRun.stop()
+
+            // Published while the clearing node is down, in two calls, and one more by sequence only.
+            for count in [1_500, 499] {
+                let changes = try writer.journaledChanges(accounts: count)
+                link.publish(changes)
+                published += changes
+            }
+            let last = try writer.journal(digest: 0xBEEF)
+            link.publish(upTo: last)
+            let secondConsumer = RecordingChangeConsumer()
+            let second = try fixture.server(port: port, consumer: secondConsumer)
+            let secondRun = RunningService { try await second.run() }
+
+            #expect(await eventually(seconds: 20) { link.lastAcknowledged == 5_000 })
+            #expect(firstConsumer.changes(of: "venue-a") == Array(published.prefix(3_000)))
+            let received = secondConsumer.changes(of: "venue-a")
+            #expect(received.map(\.sequence) == Array(1...5_000))
+            #expect(Array(received.prefix(4_999)) == published)
+            let journaled = try fixture.clearingJournal.entries(stream: "changes/venue-a/1", after: nil, limit: 10_000)
+            #expect(journaled.map(\.hash) == received.map(\.hash.bytes))
+
+            await linking.stop()
+            await secondRun.stop()
+        }
+    }
+
     @Test("instructions queued while the venue is away arrive once it connects; a restart before the ack resends them, and the venue ignores the repeats")
     func instructionsDelivered() async throws {
         try await withTemporaryDirectory { directory in

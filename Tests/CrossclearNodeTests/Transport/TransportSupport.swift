@@ -105,19 +105,28 @@ struct VenueJournalWriter {
         return try journal((0..<count).map { accountChange(number: first + UInt64($0)) })
     }
 
+    /// Journals `count` account changes; returns them, as a venue hands them to its link.
+    mutating func journaledChanges(accounts count: Int) throws -> [Change] {
+        let first = hasher.lastSequence + 1
+        return try journal(changes: (0..<count).map { accountChange(number: first + UInt64($0)) })
+    }
+
     /// Journals a digest change; returns its sequence.
     mutating func journal(digest: UInt64) throws -> UInt64 {
         try journal([.digest(digest)])
     }
 
     private mutating func journal(_ bodies: [ChangeBody]) throws -> UInt64 {
-        var entries: [JournalEntry] = []
-        for body in bodies {
-            entries.append(try TransportJournal.entry(for: try hasher.append(body), stream: stream))
-        }
-        let outcomes = try journal.append(entries)
-        #expect(outcomes.allSatisfy { $0 == .appended })
+        try journal(changes: bodies)
         return hasher.lastSequence
+    }
+
+    @discardableResult
+    private mutating func journal(changes bodies: [ChangeBody]) throws -> [Change] {
+        let changes = try bodies.map { try hasher.append($0) }
+        let outcomes = try journal.append(try changes.map { try TransportJournal.entry(for: $0, stream: stream) })
+        #expect(outcomes.allSatisfy { $0 == .appended })
+        return changes
     }
 }
 
@@ -226,12 +235,13 @@ struct TransportFixture {
     }
 
     func link(
-        venue: String, port: Int, journal: Journal, epoch: UInt64 = 1, instructions: RecordingInstructionConsumer = .init()
+        venue: String, port: Int, journal: Journal, epoch: UInt64 = 1, instructions: RecordingInstructionConsumer = .init(),
+        maximumRetained: Int = 262_144
     ) throws -> VenueLink {
         try VenueLink(
             configuration: .init(
                 venue: venue, host: "127.0.0.1", port: port, epoch: epoch, stream: "changes/\(epoch)",
-                heartbeatInterval: .milliseconds(50), staleAfter: .milliseconds(300)),
+                heartbeatInterval: .milliseconds(50), staleAfter: .milliseconds(300), maximumRetained: maximumRetained),
             tls: try cluster.tls(.testVenue(venue)), journal: journal, instructions: instructions, stateDigest: { 42 },
             logger: venueLogs.logger())
     }
