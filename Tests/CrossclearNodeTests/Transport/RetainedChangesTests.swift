@@ -15,7 +15,7 @@ struct RetainedChangesTests {
         #expect(retained.sequences == 1...100)
         #expect(retained.changes(after: 0, maximumCount: 1_000) == changes)
         #expect(retained.changes(after: 37, maximumCount: 5) == Array(changes[37..<42]))
-        #expect(retained.changes(after: 98, maximumCount: 5) == [changes[99]])
+        #expect(retained.changes(after: 98, maximumCount: 5) == Array(changes[98...]))
         #expect(retained.changes(after: 100, maximumCount: 5).isEmpty)
     }
 
