@@ -100,6 +100,31 @@ struct PoolMachineTests {
         for venue in cluster.venues {
             #expect(venue.conservation.holds, "\(venue.venue): \(venue.conservation)")
         }
+        // Nothing new reported: deciding again takes no round and changes nothing.
+        for _ in 0..<3 {
+            #expect(cluster.clearing.decideBackstops().isEmpty)
+            #expect(cluster.clearing.pool == pool)
+        }
+    }
+
+    @Test("a pool at negative equity with inventory but no winner to take it records no ADL round and journals nothing")
+    func poolWithoutWinnersTakesNoRound() throws {
+        let scenario = try Self.scenario(Self.emptyPool)
+        let btc = try #require(scenario.assets.firstIndex { $0.config.symbol == "BTC" })
+        var machine = ClearingMachine(scenario: scenario, design: .sharedPool, policy: .withdrawCredit)
+        let poolBefore = try #require(machine.pool)
+        // The pool's account on the first venue holds 1 BTC bought at 60,000 USD, now marked at
+        // 50,000, with no cash: -10,000 USD of equity, and nobody on the other side.
+        try machine.consume(venue: 0, changes: [
+            .marks([MarkState(asset: UInt16(btc), oracle: Price(whole: 50_000), mark: Price(whole: 50_000))]),
+            .account(AccountState(account: UInt32(ClearingMachine.poolAccount), trader: VenueMachine.venueOwned,
+                                  collateral: .zero, positions: [PositionState(asset: UInt16(btc), quantity: Quantity(whole: 1), basis: Amount(whole: 60_000))])),
+        ])
+        #expect(machine.poolEquity == Amount(whole: -10_000).raw)
+        for _ in 0..<3 {
+            #expect(machine.decideBackstops().isEmpty)
+            #expect(machine.pool == poolBefore, "no round recorded, nothing for the journal")
+        }
     }
 
     @Test("a clearing machine restarted with its journaled pool and replaying the same changes answers no request twice")

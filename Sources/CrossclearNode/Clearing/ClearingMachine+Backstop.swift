@@ -95,6 +95,9 @@ extension ClearingMachine {
             haircuts += round.haircuts
             if !round.cuts.isEmpty { decisions.append(BackstopDecision(venue: holding.venue, fill: nil, cuts: round.cuts)) }
         }
+        // No winner on any venue: nothing happened, so no round is recorded (the next decision
+        // tries again, once the views show a winner).
+        guard !decisions.isEmpty else { return [] }
         pool?.recordRound(cuts: decisions.reduce(0) { $0 + $1.cuts.count }, haircuts: haircuts)
         return decisions
     }
