@@ -2,6 +2,10 @@ import CrossclearStore
 import CrossclearWire
 
 extension ClearingServer {
+    /// The most unacknowledged instructions kept in memory per venue (a disconnected venue's
+    /// backlog beyond this is read back from the journal).
+    static let retainedInstructions = 262_144
+
     /// Durably assigns the next ids of `venue` to `bodies` (consecutive, from 1 per venue, never
     /// reused), puts them in the journal outbox, and returns the ids once committed. They are sent
     /// at once when the venue is connected, and after every reconnect until acknowledged.
@@ -20,7 +24,7 @@ extension ClearingServer {
     public func send(_ batches: [(venue: String, bodies: [InstructionBody])], cursors: [String: Int64] = [:]) async throws -> [[UInt64]] {
         for batch in batches where state.withLock({ $0.venues[batch.venue] == nil }) { throw TransportError.unknownVenue(batch.venue) }
         guard batches.contains(where: { !$0.bodies.isEmpty }) || !cursors.isEmpty else { return batches.map { _ in [] } }
-        let (ids, enqueued) = try await journal.transaction { transaction in
+        let (ids, enqueued) = try await journal.transaction { transaction -> ([[UInt64]], [String: [Instruction]]) in
             var instructions: [String: [Instruction]] = [:]
             var ids: [[UInt64]] = []
             for (venue, bodies) in batches {
@@ -33,18 +37,17 @@ extension ClearingServer {
                 }
                 ids.append(batchIDs)
             }
-            var enqueued: [String: UInt64] = [:]
             for venue in instructions.keys.sorted() {
-                let run = try TransportJournal.run(of: instructions[venue] ?? [], venue: venue)
-                try transaction.enqueue(run)
-                enqueued[venue] = run.last
+                try transaction.enqueue(try TransportJournal.run(of: instructions[venue] ?? [], venue: venue))
             }
             for name in cursors.keys.sorted() { try transaction.setCursor(name, cursors[name, default: 0]) }
-            return (ids, enqueued)
+            return (ids, instructions)
         }
-        for (venue, last) in enqueued {
+        for (venue, run) in enqueued {
+            guard let last = run.last?.id else { continue }
             let session = withVenue(venue) { state in
                 state.outbox.enqueued = max(state.outbox.enqueued, last)
+                state.retained.append(run)
                 return state.session
             }
             session?.wakeOutbox()
@@ -71,28 +74,43 @@ extension ClearingServer {
         let through = min(watermark, progress.enqueued)
         guard through > progress.delivered else { return }
         try await journal.transaction { _ = try $0.markDelivered(destination: venue, through: through) }
-        withVenue(venue) { $0.outbox.delivered = max($0.outbox.delivered, through) }
+        withVenue(venue) { state in
+            state.outbox.delivered = max(state.outbox.delivered, through)
+            state.retained.drop(through: through)
+        }
     }
 
     /// Sends the venue's pending instructions each time the session's outbox is woken, in id
-    /// order, each run once per connection (the first wake sends everything pending).
+    /// order, each once per connection (the first wake sends everything pending). They come from
+    /// the retained instructions when those hold the next one, otherwise from the journal's runs.
     ///
-    /// Only runs already known to the venue's state go out: `send` commits a run to the journal
-    /// before it records its last id there, and a run sent (and acknowledged) in between would
-    /// never be marked delivered.
+    /// Only instructions already known to the venue's state go out: `send` commits a run to the
+    /// journal before it records its last id there, and a run sent (and acknowledged) in between
+    /// would never be marked delivered.
     func pumpOutbox(_ session: ClearingSession) async throws {
         var lastSent: UInt64 = 0
         for await _ in session.outboxWakes {
-            let known = withVenue(session.venue) { $0.outbox.enqueued }
+            let (known, retained) = withVenue(session.venue) { state in
+                (state.outbox.enqueued, state.retained.elements(after: lastSent, maximumCount: Int.max))
+            }
             guard known > lastSent else { continue }
+            if let last = retained.last {
+                try await write(retained, to: session)
+                lastSent = last.id
+            }
+            guard lastSent < known else { continue }
             for run in try journal.pendingRuns(destination: session.venue) where run.last > lastSent {
                 guard run.last <= known else { break }
-                let instructions = try TransportJournal.instructions(in: run)
-                for batch in InstructionBatch.split(instructions, maximumFrameLength: wire.maximumFrameLength) {
-                    try await session.outbound.write(.instructionBatch(batch))
-                }
+                try await write(try TransportJournal.instructions(in: run), to: session)
                 lastSent = run.last
             }
+        }
+    }
+
+    /// Writes `instructions` to the session in as few frames as the frame limit allows.
+    private func write(_ instructions: [Instruction], to session: ClearingSession) async throws {
+        for batch in InstructionBatch.split(instructions, maximumFrameLength: wire.maximumFrameLength) {
+            try await session.outbound.write(.instructionBatch(batch))
         }
     }
 }

@@ -96,6 +96,9 @@ public final class ClearingServer: Service, Sendable {
         /// The outbox: the last instruction id journaled (and so free to send), and the watermark
         /// up to which every id was acknowledged.
         var outbox: OutboxProgress
+        /// The newest instructions journaled and not yet acknowledged, sent from memory (up to
+        /// ``ClearingServer/retainedInstructions``; the journal holds them all).
+        var retained = RetainedRun<Instruction>(limit: ClearingServer.retainedInstructions)
         /// The snapshot request outstanding on the current connection (at most one per venue).
         var snapshotRequest: SnapshotRequestState?
         /// After a repair: the consumer's view holds every change of this epoch up to this

@@ -125,7 +125,7 @@ extension VenueLink {
     }
 
     /// The next changes to send and the position they follow, or nil when nothing is published
-    /// beyond it or the window is full. They come from the retained changes when those hold the
+    /// beyond it or the window is full. They come from the retained run when it holds the
     /// next one, otherwise from the journal (up to the first retained change).
     private func nextChanges() throws -> (UInt64, [Change])? {
         let next = state.withLock { state -> (from: UInt64, limit: UInt64, retained: [Change], firstRetained: UInt64?)? in
@@ -134,7 +134,7 @@ extension VenueLink {
             let window = UInt64(configuration.maximumUnacknowledged)
             guard state.published > from, inFlight < window else { return nil }
             let limit = min(state.published - from, window - inFlight, 16_384)
-            let retained = state.retained.changes(after: from, maximumCount: Int(limit))
+            let retained = state.retained.elements(after: from, maximumCount: Int(limit))
             return (from, limit, retained, state.retained.sequences?.lowerBound)
         }
         guard let (from, limit, retained, firstRetained) = next else { return nil }

@@ -97,7 +97,7 @@ public final class VenueLink: Service, Sendable {
         /// The last sequence sent on the current connection.
         var sent: UInt64 = 0
         /// Published changes not yet acknowledged, sent from memory.
-        var retained: RetainedChanges
+        var retained: RetainedRun<Change>
         /// Wakes the current connection's sender, while one is welcomed.
         var senderWake: AsyncStream<Void>.Continuation?
         /// When the clearing node was last heard from.
@@ -150,7 +150,7 @@ public final class VenueLink: Service, Sendable {
         self.group = eventLoopGroup
         let head = try journal.last(stream: configuration.stream)
         let published = head.flatMap { $0.epoch == Int64(configuration.epoch) ? UInt64($0.sequence) : nil } ?? 0
-        self.state = Mutex(State(published: published, retained: RetainedChanges(limit: configuration.maximumRetained)))
+        self.state = Mutex(State(published: published, retained: RetainedRun(limit: configuration.maximumRetained)))
     }
 
     // MARK: - Publishing
