@@ -35,6 +35,8 @@ public final class Journal: Sendable {
     public let path: String
 
     let pool: DatabasePool
+    /// Runs the WAL checkpoints off the writer's commits.
+    let checkpointer: Checkpointer
 
     private struct State: ~Copyable {
         var lock: FileLock?
@@ -44,16 +46,25 @@ public final class Journal: Sendable {
 
     private let state: Mutex<State>
 
-    private init(path: String, pool: DatabasePool, lock: consuming FileLock) {
+    private init(path: String, pool: DatabasePool, checkpointer: Checkpointer, lock: consuming FileLock) {
         self.path = path
         self.pool = pool
+        self.checkpointer = checkpointer
         self.state = Mutex(State(lock: lock, refusal: nil))
     }
 
     deinit {
         // Close the connections before releasing the lock, so no successor can open the file
         // while this journal still has it open.
-        try? pool.close()
+        if state.withLock({ $0.lock != nil }) { try? closeConnections() }
+    }
+
+    /// Unhooks the checkpointer from the writer, then closes the writer, the readers and the
+    /// checkpointing connection.
+    private func closeConnections() throws {
+        pool.writeWithoutTransaction { checkpointer.release(from: $0) }
+        try pool.close()
+        try checkpointer.close()
     }
 
     // MARK: - Opening and closing
@@ -64,7 +75,7 @@ public final class Journal: Sendable {
     /// `PRAGMA synchronous = FULL` on the writer and reads it back (GRDB's `DatabasePool` sets
     /// NORMAL when it enables WAL, and NORMAL loses acknowledged commits on power loss); checks
     /// `journal_mode` is `wal`; optionally runs `PRAGMA quick_check`; refuses a schema newer than
-    /// this code; migrates an older one.
+    /// this code; migrates an older one; hands the WAL checkpoints to a ``Checkpointer``.
     ///
     /// - Throws: `StoreError` naming `path`: `.notADatabase`, `.corrupt`, `.unwritable`, `.locked`,
     ///   `.durability`, `.unknownSchema`, ...
@@ -100,7 +111,15 @@ public final class Journal: Sendable {
             try? pool.close()
             throw StoreError.wrapping(error, path: path, operation: "open")
         }
-        return Journal(path: path, pool: pool, lock: lock)
+        let checkpointer: Checkpointer
+        do {
+            checkpointer = try Checkpointer(path: path)
+            pool.writeWithoutTransaction { checkpointer.install(on: $0) }
+        } catch {
+            try? pool.close()
+            throw StoreError.wrapping(error, path: path, operation: "open")
+        }
+        return Journal(path: path, pool: pool, checkpointer: checkpointer, lock: lock)
     }
 
     /// Closes the connections and releases the lock. Later calls throw `.closed`.
@@ -117,7 +136,7 @@ public final class Journal: Sendable {
         }
         if alreadyClosed { return }
         do {
-            try pool.close()
+            try closeConnections()
         } catch {
             throw StoreError.wrapping(error, path: path, operation: "close")
         }
