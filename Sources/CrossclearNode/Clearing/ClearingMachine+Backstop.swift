@@ -197,7 +197,7 @@ extension ClearingMachine {
     /// (accounts that asked the pool excluded), with the policy's ranking key.
     private func adlCandidates(asset: Int, side: Int64, policy: ADLPolicy) -> [Candidate] {
         var candidates: [Candidate] = []
-        for venue in views.indices where rules[venue][safe: asset] != nil {
+        for venue in views.indices where lists(venue: venue, asset: asset) {
             guard let mark = views[venue].mark(asset: asset)?.mark else { continue }
             for state in views[venue].accounts {
                 guard let state, state.trader != VenueMachine.venueOwned,

@@ -37,10 +37,12 @@ public struct ClearingMachine: Sendable {
 
     private let nets: Bool
     private let creditCap: Ratio
-    /// Per venue, per asset index: the venue's margin rules (nil where it does not list the asset).
-    let rules: [[MarketRules?]]
+    /// Per venue, per asset index: the margin rules of the venue's profile for the asset's class,
+    /// read only where the venue lists the asset (``lists(venue:asset:)``). Not optional, so that
+    /// the hot loops read them in place (a copy would retain their tier arrays on every call).
+    private let rules: [[MarketRules]]
     /// Per venue, per asset index: the first tier's maintenance rate (raw), which orders the venues'
-    /// rules from lenient to strict for netting.
+    /// rules from lenient to strict for netting; `.min` where the venue does not list the asset.
     private let strictness: [[Int64]]
     /// The accounts of each trader, in (venue, account) order; only traders seen on two venues or
     /// more are ever netted.
@@ -108,15 +110,17 @@ public struct ClearingMachine: Sendable {
         self.policy = policy
         nets = design.nets
         creditCap = scenario.clearing.nettingCreditCap
-        rules = scenario.venues.map { venue in
-            let profile = VenueProfile.of(venue.profile)
-            return scenario.assets.map { asset in
-                venue.markets.contains(asset.config.symbol) ? profile.rules(for: asset.config.assetClass) : nil
-            }
+        let rules = scenario.venues.map { venue in
+            scenario.assets.map { VenueProfile.of(venue.profile).rules(for: $0.config.assetClass) }
         }
+        self.rules = rules
         holders = Array(repeating: Array(repeating: [:], count: scenario.assets.count), count: scenario.venues.count)
         legStates = LegTable(venues: scenario.venues.count, empty: LegState())
-        strictness = rules.map { $0.map { $0?.tiers[0].maintenance.raw ?? .min } }
+        strictness = scenario.venues.indices.map { venue in
+            scenario.assets.indices.map { asset in
+                scenario.venues[venue].markets.contains(scenario.assets[asset].config.symbol) ? rules[venue][asset].tiers[0].maintenance.raw : .min
+            }
+        }
     }
 
     /// Applies a venue's changes to the view (in stream order, each once), checking every digest the
@@ -220,13 +224,27 @@ public struct ClearingMachine: Sendable {
         var margin = AccountMargin(collateral: state.collateral.raw, equity: state.collateral.raw, maintenance: 0, grossNotional: 0)
         for position in state.positions {
             let asset = Int(position.asset)
-            guard let mark = views[venue].mark(asset: asset)?.mark, asset < rules[venue].count, rules[venue][asset] != nil else { return nil }
+            guard let mark = views[venue].mark(asset: asset)?.mark else { return nil }
             let value = position.quantity.markValue(at: mark)
+            guard let maintenance = maintenance(venue: venue, asset: asset, notional: value.magnitude) else { return nil }
             margin.equity += value.raw - position.basis.raw
-            margin.maintenance += rules[venue][asset]!.maintenance(notional: value.magnitude).raw
+            margin.maintenance += maintenance
             margin.grossNotional += value.magnitude.raw
         }
         return margin
+    }
+
+    /// The maintenance requirement on `notional` of `asset` under `venue`'s rules (Amount raw); nil
+    /// where the venue does not list the asset. The rules are read in place: a copy would retain
+    /// their tier arrays on every call of the machine's hottest loops.
+    private func maintenance(venue: Int, asset: Int, notional: Amount) -> Int64? {
+        guard lists(venue: venue, asset: asset) else { return nil }
+        return rules[venue][asset].maintenance(notional: notional).raw
+    }
+
+    /// Whether `venue` lists `asset`.
+    func lists(venue: Int, asset: Int) -> Bool {
+        asset >= 0 && asset < strictness[venue].count && strictness[venue][asset] != .min
     }
 
     /// What the machine keeps per leg.
@@ -286,7 +304,8 @@ public struct ClearingMachine: Sendable {
         for net in nets {
             guard let mark = views[net.markVenue].mark(asset: net.asset)?.mark else { return nil }
             let notional = Quantity(raw: net.size).magnitude.value(at: mark, rounding: .up)
-            requirement += rules[net.rulesVenue][net.asset]!.maintenance(notional: notional).raw
+            guard let maintenance = maintenance(venue: net.rulesVenue, asset: net.asset, notional: notional) else { return nil }
+            requirement += maintenance
         }
         return requirement
     }
@@ -299,7 +318,7 @@ public struct ClearingMachine: Sendable {
             guard let state = views[leg.venue].account(leg.account) else { return nil }
             for position in state.positions {
                 let asset = Int(position.asset)
-                guard asset < strictness[leg.venue].count, strictness[leg.venue][asset] != .min else { return nil }
+                guard lists(venue: leg.venue, asset: asset) else { return nil }
                 if let index = nets.firstIndex(where: { $0.asset == asset }) {
                     nets[index].size += position.quantity.raw
                     if strictness[leg.venue][asset] > strictness[nets[index].rulesVenue][asset] { nets[index].rulesVenue = leg.venue }
