@@ -70,7 +70,7 @@ struct RetainedRun<Element: Sequenced> {
     func elements(after sequence: UInt64, maximumCount: Int) -> [Element] {
         guard let held = sequences, held.contains(sequence + 1), maximumCount > 0 else { return [] }
         let from = start + Int(sequence + 1 - held.lowerBound)
-        return Array(elements[from..<min(from + maximumCount, elements.count)])
+        return Array(elements[from..<(from + min(maximumCount, elements.count - from))])
     }
 
     /// Frees the dropped elements once they are at least half of the array (amortized O(1)).

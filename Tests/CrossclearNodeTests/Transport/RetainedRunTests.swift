@@ -17,6 +17,7 @@ struct RetainedRunTests {
         #expect(retained.elements(after: 37, maximumCount: 5) == Array(changes[37..<42]))
         #expect(retained.elements(after: 98, maximumCount: 5) == Array(changes[98...]))
         #expect(retained.elements(after: 100, maximumCount: 5).isEmpty)
+        #expect(retained.elements(after: 90, maximumCount: .max) == Array(changes[90...]), "no limit")
     }
 
     @Test("a publish that does not follow the run replaces it; sequences it does not hold read as nothing")
