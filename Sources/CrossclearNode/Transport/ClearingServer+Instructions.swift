@@ -28,14 +28,13 @@ extension ClearingServer {
             var instructions: [String: [Instruction]] = [:]
             var ids: [[UInt64]] = []
             for (venue, bodies) in batches {
-                var next = try instructions[venue]?.last.map { $0.id + 1 } ?? transaction.outboxProgress(destination: venue).enqueued + 1
-                var batchIDs: [UInt64] = []
-                for body in bodies {
-                    instructions[venue, default: []].append(Instruction(id: next, body: body))
-                    batchIDs.append(next)
-                    next += 1
-                }
-                ids.append(batchIDs)
+                // Taken out of the dictionary while it grows: one lookup per batch, not per body.
+                var run = instructions.removeValue(forKey: venue) ?? []
+                let first = try run.last.map { $0.id + 1 } ?? transaction.outboxProgress(destination: venue).enqueued + 1
+                run.reserveCapacity(run.count + bodies.count)
+                for (offset, body) in bodies.enumerated() { run.append(Instruction(id: first + UInt64(offset), body: body)) }
+                ids.append(Array(first..<(first + UInt64(bodies.count))))
+                if !run.isEmpty { instructions[venue] = run }
             }
             for venue in instructions.keys.sorted() {
                 try transaction.enqueue(try TransportJournal.run(of: instructions[venue] ?? [], venue: venue))

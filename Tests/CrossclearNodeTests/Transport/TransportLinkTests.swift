@@ -145,6 +145,10 @@ struct TransportLinkTests {
             #expect(instructions.applied == Array(1...110))
             #expect(instructions.attempts.filter { $0 > 100 }.count > 10, "the restarted server resent the unacknowledged ids")
             #expect(try await second.send(Array(bodies.prefix(1)), to: "venue-a") == [111])
+            // Several batches for one venue in one call, an empty one among them: consecutive ids.
+            let batches: [(venue: String, bodies: [InstructionBody])] = [("venue-a", []), ("venue-a", Array(bodies.prefix(2))), ("venue-a", Array(bodies.prefix(1)))]
+            #expect(try await second.send(batches) == [[], [112, 113], [114]])
+            #expect(await eventually { instructions.applied == Array(1...114) })
 
             await linking.stop()
             await secondRun.stop()
