@@ -64,32 +64,37 @@ extension Journal {
         guard limit > 0 else { return [] }
         let after = position ?? JournalPosition(epoch: -1, sequence: 0)
         return try reading("entries") { db in
+            // The runs from the one holding `after` (if any) on.
             let select = RawStatement(
                 try db.cachedStatement(sql: """
-                    SELECT epoch, sequence, kind, payload, previous_hash, hash FROM entry
-                    WHERE stream = ? AND (epoch, sequence) > (?, ?)
-                    ORDER BY epoch, sequence LIMIT ?
+                    SELECT epoch, first, last, previous_hash, payload FROM entry_run
+                    WHERE stream = ?1 AND (epoch, first) >= (?2, coalesce(
+                        (SELECT first FROM entry_run WHERE stream = ?1 AND epoch = ?2 AND first <= ?3 ORDER BY first DESC LIMIT 1),
+                        0))
+                    ORDER BY epoch, first
                     """), db: db)
             defer { select.clearBindings() }
             try select.bindCopy(stream, at: 1)
             try select.bind(after.epoch, at: 2)
             try select.bind(after.sequence, at: 3)
-            try select.bind(Int64(limit), at: 4)
             var result: [JournalEntry] = []
             result.reserveCapacity(min(limit, 16_384))
             var lastHash: [UInt8] = []
-            while try select.next() {
-                let kind = select.int64(at: 2)
-                guard let kind = Int32(exactly: kind) else {
-                    throw StoreError(.database, path: path, operation: "entries", cause: "\(stream): kind \(kind) is not a 32-bit integer")
+            while result.count < limit, try select.next() {
+                var run = try EntryRun.Reader(
+                    stream: stream, epoch: select.int64(at: 0), first: select.int64(at: 1), last: select.int64(at: 2),
+                    previousHash: select.blob(at: 3), payload: select.blob(at: 4), path: path, operation: "entries")
+                if run.epoch == after.epoch { try run.skip(through: after.sequence) }
+                while result.count < limit, let entry = try run.next() {
+                    // An entry chained onto the one before it shares that one's hash array.
+                    let previousHash = lastHash.withUnsafeBytes { $0.elementsEqual(entry.previousHash) } ? lastHash : [UInt8](entry.previousHash)
+                    let hash = [UInt8](entry.hash)
+                    result.append(JournalEntry(
+                        stream: stream, epoch: run.epoch, sequence: entry.sequence, kind: entry.kind,
+                        payload: [UInt8](entry.payload), previousHash: previousHash, hash: hash))
+                    lastHash = hash
                 }
-                // An entry chained onto the one before it shares that one's hash array.
-                let previousHash = select.bytes(at: 4, reusing: lastHash)
-                let hash = select.bytes(at: 5)
-                result.append(JournalEntry(
-                    stream: stream, epoch: select.int64(at: 0), sequence: select.int64(at: 1), kind: kind,
-                    payload: select.bytes(at: 3), previousHash: previousHash, hash: hash))
-                lastHash = hash
+                try run.finish()
             }
             return result
         }

@@ -32,7 +32,7 @@ public struct JournalTransaction {
     /// Appends the entries of every submission, in order, as one batch: the same as `append(_:)`
     /// of their concatenation, without building it. One outcome per entry, in the same order.
     func append(submissions: [[JournalEntry]]) throws -> [AppendOutcome] {
-        let inserter = EntryInserter(db: db)
+        let runs = EntryRunWriter(db: db)
 
         // Batches are runs of one stream: keep the current stream's state at hand and look the
         // others up (once each) by name only when the stream changes.
@@ -63,11 +63,11 @@ public struct JournalTransaction {
                     let state = current!.state
                     let outcome = try ChainRules.judge(buffer[index], state: state) { position in
                         // The lookup reads the table: write what this batch accepted so far first.
-                        try inserter.flush()
+                        try runs.flush()
                         return try existingHash(stream: stream, at: position)
                     }
                     if case .appended = outcome {
-                        try inserter.add(index, of: entries)
+                        try runs.add(buffer[index])
                         let head = StreamHead(epoch: buffer[index].epoch, sequence: buffer[index].sequence, hash: buffer[index].hash)
                         current!.state = ChainRules.StreamState(head: head, compactedThrough: state?.compactedThrough)
                         if !current!.advanced {
@@ -79,7 +79,7 @@ public struct JournalTransaction {
                 }
             }
         }
-        try inserter.flush()
+        try runs.flush()
         if let current { states[current.stream] = .some(current.state) }
         try saveHeads(states, of: advanced)
         return outcomes
@@ -110,8 +110,34 @@ public struct JournalTransaction {
     }
 
     private func existingHash(stream: String, at position: JournalPosition) throws -> [UInt8]? {
-        let select = try db.cachedStatement(sql: "SELECT hash FROM entry WHERE stream = ? AND epoch = ? AND sequence = ?")
-        return try Data.fetchOne(select, arguments: [stream, position.epoch, position.sequence]).map { [UInt8]($0) }
+        try withRun(of: stream, holding: position, operation: "append") { run in
+            try run.skip(through: position.sequence - 1)
+            let hash = try run.next().map { [UInt8]($0.hash) }
+            try run.finish()
+            return hash
+        } ?? nil
+    }
+
+    /// Calls `body` with a reader of the run of `stream` that holds `position`, or returns nil if
+    /// no run holds it. The reader points into the row: it is valid only inside `body`.
+    private func withRun<T>(
+        of stream: String, holding position: JournalPosition, operation: String,
+        _ body: (inout EntryRun.Reader) throws -> T
+    ) throws -> T? {
+        let select = RawStatement(
+            try db.cachedStatement(sql: """
+                SELECT first, last, previous_hash, payload FROM entry_run
+                WHERE stream = ? AND epoch = ? AND first <= ? ORDER BY first DESC LIMIT 1
+                """), db: db)
+        defer { select.clearBindings() }
+        try select.bindCopy(stream, at: 1)
+        try select.bind(position.epoch, at: 2)
+        try select.bind(position.sequence, at: 3)
+        guard try select.next(), select.int64(at: 1) >= position.sequence else { return nil }
+        var run = try EntryRun.Reader(
+            stream: stream, epoch: position.epoch, first: select.int64(at: 0), last: select.int64(at: 1),
+            previousHash: select.blob(at: 2), payload: select.blob(at: 3), path: path, operation: operation)
+        return try body(&run)
     }
 
     private func saveHeads(_ states: [String: ChainRules.StreamState?], of streams: Set<String>) throws {
@@ -190,9 +216,31 @@ public struct JournalTransaction {
     public func compact(stream: String, through position: JournalPosition) throws -> Int {
         guard let snapshot = try latestSnapshot(stream: stream), let state = try streamState(stream) else { return 0 }
         let limit = min(position, snapshot.position)
-        let delete = try db.cachedStatement(sql: "DELETE FROM entry WHERE stream = ? AND (epoch, sequence) <= (?, ?)")
-        try delete.execute(arguments: [stream, limit.epoch, limit.sequence])
-        let deleted = db.changesCount
+        var deleted = 0
+        // A run holding the limit and later entries keeps only the later ones (copied out of the
+        // row before it is rewritten).
+        let straddling = try withRun(of: stream, holding: limit, operation: "compact") { run -> (first: Int64, previousHash: [UInt8], payload: [UInt8])? in
+            guard run.last > limit.sequence else { return nil }
+            try run.skip(through: limit.sequence)
+            let kept = (run.first, [UInt8](run.previousHash), [UInt8](run.remaining))
+            try run.finish()
+            return kept
+        } ?? nil
+        if let straddling {
+            let rewrite = try db.cachedStatement(sql: """
+                UPDATE entry_run SET first = ?, previous_hash = ?, payload = ? WHERE stream = ? AND epoch = ? AND first = ?
+                """)
+            try rewrite.execute(arguments: [
+                limit.sequence + 1, Data(straddling.previousHash), Data(straddling.payload), stream, limit.epoch, straddling.first,
+            ])
+            deleted += Int(limit.sequence - straddling.first + 1)
+        }
+        // (epoch, first) bounds the index range; (epoch, last) keeps the runs wholly at or before the limit.
+        let delete = try db.cachedStatement(sql: """
+            DELETE FROM entry_run WHERE stream = ? AND (epoch, first) <= (?, ?) AND (epoch, last) <= (?, ?)
+            RETURNING last - first + 1
+            """)
+        deleted += try Int.fetchAll(delete, arguments: [stream, limit.epoch, limit.sequence, limit.epoch, limit.sequence]).reduce(0, +)
         if state.compactedThrough.map({ $0 < limit }) ?? true {
             let update = try db.cachedStatement(sql: """
                 UPDATE stream SET compacted_epoch = ?, compacted_sequence = ? WHERE name = ?

@@ -4,7 +4,7 @@ import GRDBSQLite
 /// The journal's hot paths (appending and reading entries) drive a cached GRDB `Statement`
 /// through the SQLite C API: values are bound straight from the entry's storage, with no
 /// `StatementArguments` (an array of `DatabaseValue`s, a `Data` copy per blob) per row, and blobs
-/// are read straight into `[UInt8]`.
+/// are read in place.
 ///
 /// Valid only on the connection's queue, inside the GRDB access that made the statement; every
 /// failure is thrown as GRDB's `DatabaseError` (so `StoreError.wrapping` classifies it as for any
@@ -36,17 +36,6 @@ struct RawStatement {
     /// Binds text copied by SQLite (the binding outlives the caller's string).
     func bindCopy(_ text: String, at index: Int32) throws {
         let code = text.withCString { sqlite3_bind_text(handle, index, $0, -1, sqliteTransient) }
-        try check(code)
-    }
-
-    /// Binds UTF-8 text without copying it (same lifetime rule as ``bindStatic(_:at:)``).
-    func bindStaticText(_ utf8: UnsafeRawBufferPointer, at index: Int32) throws {
-        let code: Int32 =
-            if let base = utf8.baseAddress, utf8.count > 0 {
-                sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(utf8.count), sqliteStatic)
-            } else {
-                sqlite3_bind_text(handle, index, "", 0, sqliteTransient)
-            }
         try check(code)
     }
 
@@ -86,22 +75,12 @@ struct RawStatement {
         sqlite3_column_int64(handle, column)
     }
 
-    /// The blob at `column` copied into an array (empty for a zero-length blob).
-    func bytes(at column: Int32) -> [UInt8] {
+    /// The blob at `column` in place (empty for a zero-length blob): valid until the statement
+    /// is stepped, reset or cleared.
+    func blob(at column: Int32) -> UnsafeRawBufferPointer {
         // sqlite3_column_blob before sqlite3_column_bytes, as SQLite documents.
-        guard let base = sqlite3_column_blob(handle, column) else { return [] }
-        let count = Int(sqlite3_column_bytes(handle, column))
-        return [UInt8](UnsafeRawBufferPointer(start: base, count: count))
-    }
-
-    /// The blob at `column`, as `candidate` itself when it holds the same bytes (no allocation),
-    /// else copied into a new array.
-    func bytes(at column: Int32, reusing candidate: [UInt8]) -> [UInt8] {
-        guard let base = sqlite3_column_blob(handle, column) else { return [] }
-        let count = Int(sqlite3_column_bytes(handle, column))
-        let blob = UnsafeRawBufferPointer(start: base, count: count)
-        let same = candidate.count == count && candidate.withUnsafeBytes { $0.elementsEqual(blob) }
-        return same ? candidate : [UInt8](blob)
+        guard let base = sqlite3_column_blob(handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base, count: Int(sqlite3_column_bytes(handle, column)))
     }
 
     // MARK: - Errors

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The journal's schema, versioned through GRDB's `DatabaseMigrator`.
@@ -16,6 +17,11 @@ enum Schema {
             let undelivered = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered = 0") ?? 0
             guard undelivered == 0 else { throw Schema.UndeliveredOutbox(count: undelivered) }
             try db.execute(sql: v2)
+        }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: v3)
+            try moveEntriesIntoRuns(db)
+            try db.execute(sql: "DROP TABLE entry")
         }
         return migrator
     }
@@ -97,6 +103,53 @@ enum Schema {
             delivered INTEGER NOT NULL CHECK (delivered >= 0 AND delivered <= enqueued)
         ) STRICT, WITHOUT ROWID;
         """
+
+    /// v3: a stream's entries are stored as runs, one row per run of consecutive entries appended
+    /// together (v1 and v2 held a row per entry in `entry`); see `EntryRun` for the payload's format.
+    static let v3 = """
+        -- The hash-chained entries `first`...`last` of one stream and epoch, clustered by
+        -- position. `previous_hash` is the first entry's; `payload` holds every entry's kind,
+        -- payload and hash (at least 40 bytes each).
+        CREATE TABLE entry_run (
+            stream TEXT NOT NULL CHECK (length(stream) > 0),
+            epoch INTEGER NOT NULL CHECK (epoch >= 0),
+            first INTEGER NOT NULL CHECK (first >= 1),
+            last INTEGER NOT NULL CHECK (last >= first),
+            previous_hash BLOB NOT NULL CHECK (length(previous_hash) = 32),
+            payload BLOB NOT NULL CHECK (length(payload) >= 40 * (last - first + 1)),
+            PRIMARY KEY (stream, epoch, first)
+        ) STRICT, WITHOUT ROWID;
+        """
+
+    /// Copies v1's `entry` rows into runs, in position order: consecutive chained entries share
+    /// a run, as if appended together.
+    private static func moveEntriesIntoRuns(_ db: Database) throws {
+        let writer = EntryRunWriter(db: db)
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT stream, epoch, sequence, kind, payload, previous_hash, hash FROM entry
+            ORDER BY stream, epoch, sequence
+            """)
+        while let row = try rows.next() {
+            let stream: String = row[0]
+            let kind: Int64 = row[3]
+            guard let kind = Int32(exactly: kind) else { throw UnreadableEntry(stream: stream, epoch: row[1], sequence: row[2], kind: kind) }
+            try writer.add(JournalEntry(
+                stream: stream, epoch: row[1], sequence: row[2], kind: kind, payload: [UInt8](row[4] as Data),
+                previousHash: [UInt8](row[5] as Data), hash: [UInt8](row[6] as Data)))
+        }
+        try writer.flush()
+    }
+
+    /// A v1 entry whose kind does not fit the `Int32` of `JournalEntry.kind`.
+    struct UnreadableEntry: Error, CustomStringConvertible {
+        var stream: String
+        var epoch: Int64
+        var sequence: Int64
+        var kind: Int64
+        var description: String {
+            "entry \(epoch):\(sequence) of stream \(stream) has kind \(kind), which is not a 32-bit integer"
+        }
+    }
 
     /// A v1 journal still holding undelivered instructions: migrating it would lose them.
     struct UndeliveredOutbox: Error, CustomStringConvertible {

@@ -152,7 +152,7 @@ struct ChainTests {
         }
     }
 
-    @Test("a large batch: several rows per INSERT, lookups of entries appended earlier in the batch, empty payloads")
+    @Test("a large batch: runs cut by other streams and by lookups of entries appended earlier in the batch, empty payloads")
     func largeBatch() throws {
         try withTemporaryDirectory { directory in
             let journal = try Journal.open(path: directory + "/journal.sqlite")
